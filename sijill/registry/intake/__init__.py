@@ -1,0 +1,1 @@
+"""Bulk intake: read, validate and load households and persons (docs/import-format.md)."""

@@ -1,0 +1,235 @@
+"""The import job: read → drop what is already present → validate → reject → load in chunks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.utils import timezone
+
+from sijill.core import bulk
+from sijill.countries import CountryProfile, get_profile
+from sijill.registry.geography import sync_geography
+from sijill.registry.intake import load, reader, validate
+from sijill.registry.models import ImportJob
+
+CHUNK_HOUSEHOLDS = 20_000
+
+
+@dataclass
+class ImportSummary:
+    job_id: int
+    read: int
+    loaded: int
+    rejected: int
+    already_present: int
+    persons_read: int
+    persons_loaded: int
+    persons_rejected: int
+    rejects_dir: str | None
+    errors: int
+    seconds: float
+    files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class ImportProgress:
+    """Callbacks for a progress display (the CLI shows a Rich bar)."""
+
+    def start(self, total_households: int) -> None: ...
+
+    def advance(self, households: int) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+def _existing_refs(refs: pl.Series) -> set[str]:
+    out: set[str] = set()
+    values = refs.drop_nulls().unique().to_list()
+    for i in range(0, len(values), 200_000):
+        part = values[i : i + 200_000]
+        df = bulk.query_frame(
+            f"SELECT external_ref FROM registry_household WHERE {bulk.in_list_sql('external_ref')}",
+            [bulk.json_list_param(part)],
+        )
+        if df.height:
+            out.update(df["external_ref"].to_list())
+    return out
+
+
+def _registry_empty() -> bool:
+    return bulk.query_frame("SELECT COUNT(*) AS n FROM (SELECT 1 FROM registry_person LIMIT 1) t")["n"][0] == 0
+
+
+def _existing_identifiers(profile: CountryProfile) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    def lookup(pairs: pl.DataFrame) -> pl.DataFrame:
+        parts = []
+        for (id_type,), grp in pairs.group_by(["id_type"]):
+            values = grp["value"].to_list()
+            for i in range(0, len(values), 200_000):
+                df = bulk.query_frame(
+                    "SELECT i.id_type, i.value, p.registry_id AS owner_registry_id "
+                    "FROM registry_externalidentifier i JOIN registry_person p ON p.id = i.person_id "
+                    f"WHERE i.country = %s AND i.id_type = %s AND i.is_deleted = %s AND {bulk.in_list_sql('i.value')}",
+                    [profile.code, id_type, False, bulk.json_list_param(values[i : i + 200_000])],
+                )
+                if df.height:
+                    parts.append(df)
+        schema = {"id_type": pl.Utf8, "value": pl.Utf8, "owner_registry_id": pl.Utf8}
+        return pl.concat(parts).cast(schema) if parts else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+
+    return lookup
+
+
+def _existing_person_refs(refs: pl.Series) -> pl.DataFrame:
+    values = refs.unique().to_list()
+    parts = []
+    for i in range(0, len(values), 200_000):
+        df = bulk.query_frame(
+            "SELECT p.external_ref AS person_ref, h.registry_id AS household_ref FROM registry_person p "
+            "LEFT JOIN registry_membership m ON m.person_id = p.id AND m.end_date IS NULL AND m.is_deleted = %s "
+            "LEFT JOIN registry_household h ON h.id = m.household_id "
+            f"WHERE {bulk.in_list_sql('p.external_ref')}",
+            [False, bulk.json_list_param(values[i : i + 200_000])],
+        )
+        if df.height:
+            parts.append(df.with_columns(pl.col("household_ref").fill_null("(none)")))
+    schema = {"person_ref": pl.Utf8, "household_ref": pl.Utf8}
+    return pl.concat(parts).cast(schema) if parts else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+
+
+def write_rejects(result: validate.Validated, directory: Path, names: tuple[str, str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    h_name, p_name = names
+    for frame, name in ((result.rejected_households, h_name), (result.rejected_persons, p_name)):
+        cols = [c for c in frame.columns if c not in ("_row", "_errors")]
+        frame.select(*cols, "_row", "_errors").sort("_row").write_csv(directory / name)
+    result.errors.rename({"table": "file"}).with_columns(
+        pl.col("file").replace({"households": h_name.split(".rejected")[0], "persons": p_name.split(".rejected")[0]})
+    ).write_csv(directory / "errors.csv")
+
+
+def run_import(
+    paths: list[Path],
+    *,
+    country: str | None = None,
+    rejects_dir: Path | None = None,
+    actor_name: str = "import",
+    actor_id: int | None = None,
+    channel: str = "BULK_IMPORT",
+    progress: ImportProgress | None = None,
+    chunk_households: int = CHUNK_HOUSEHOLDS,
+    today: dt.date | None = None,
+) -> ImportSummary:
+    progress = progress or ImportProgress()
+    started = timezone.now()
+    profile = get_profile(country or settings.SIJILL_COUNTRY)
+    sync_geography(profile)
+    hh_table, pp_table = reader.read_tables(paths)
+    job = ImportJob.objects.create(
+        started_at=started,
+        files=[str(hh_table.path), str(pp_table.path)],
+        country=profile.code,
+        actor_name=actor_name,
+    )
+    try:
+        summary = _run(job, hh_table, pp_table, profile, rejects_dir, actor_name, actor_id, channel, progress, chunk_households, today)
+    except Exception as exc:
+        job.status, job.error, job.finished_at = "failed", str(exc), timezone.now()
+        job.save()
+        raise
+    return summary
+
+
+def _run(
+    job: ImportJob,
+    hh_table: reader.Table,
+    pp_table: reader.Table,
+    profile: CountryProfile,
+    rejects_dir: Path | None,
+    actor_name: str,
+    actor_id: int | None,
+    channel: str,
+    progress: ImportProgress,
+    chunk_households: int,
+    today: dt.date | None,
+) -> ImportSummary:
+    hh, pp = hh_table.frame, pp_table.frame
+    validate.check_headers(hh, pp, profile)
+    read, persons_read = hh.height, pp.height
+    progress.start(read)
+    present = _existing_refs(hh["household_ref"]) if not _registry_empty() else set()
+    if present:
+        present_list = pl.Series(list(present), dtype=pl.Utf8).implode()
+        hh_new = hh.filter(~pl.col("household_ref").is_in(present_list) | pl.col("household_ref").is_null())
+        pp_new = pp.filter(~pl.col("household_ref").is_in(present_list) | pl.col("household_ref").is_null())
+        # Rows of a household that is already in the registry but that appears twice in the file
+        # would otherwise be counted twice.
+        already = hh.height - hh_new.height
+        progress.message(f"{already:,} households already in the registry: skipped")
+        progress.advance(already)
+    else:
+        hh_new, pp_new, already = hh, pp, 0
+    existing = validate.Existing()
+    if present or not _registry_empty():
+        existing = validate.Existing(identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs)
+    result = validate.validate(hh_new, pp_new, profile, today=today, existing=existing)
+    rejected = result.rejected_households.height
+    persons_rejected = result.rejected_persons.height
+    out_dir: Path | None = None
+    if result.errors.height:
+        out_dir = rejects_dir or (settings.VAR_DIR / "rejects" / f"job-{job.pk}")
+        write_rejects(result, out_dir, (f"{hh_table.path.stem}.rejected.csv", f"{pp_table.path.stem}.rejected.csv"))
+        progress.message(f"{rejected:,} households rejected; see {out_dir}")
+    progress.advance(rejected)
+    areas = load.area_frame(profile.code)
+    loaded = persons_loaded = 0
+    ok_h = result.households
+    ok_p = result.persons
+    n_chunks = max(1, -(-ok_h.height // chunk_households))
+    # Give each person its household's chunk number, then partition once.
+    ok_h = ok_h.with_columns((pl.int_range(pl.len()) // chunk_households).alias("_chunk"))
+    ok_p = ok_p.join(ok_h.select("household_ref", "_chunk"), on="household_ref", how="left")
+    h_parts = ok_h.partition_by("_chunk", as_dict=True)
+    p_parts = ok_p.partition_by("_chunk", as_dict=True)
+    source = f"import job {job.pk}: {hh_table.path.name}, {pp_table.path.name}"
+    for i in range(n_chunks):
+        hc = h_parts.get((i,))
+        if hc is None:
+            continue
+        pc = p_parts[(i,)]
+        nh, np_, _ = load.load_chunk(
+            hc.drop("_chunk"), pc.drop("_chunk"), profile, areas,
+            actor_name=actor_name, actor_id=actor_id, channel=channel, reason="bulk import", source=source,
+        )  # fmt: skip
+        loaded += nh
+        persons_loaded += np_
+        job.loaded, job.persons_loaded = loaded, persons_loaded
+        job.save(update_fields=["loaded", "persons_loaded"])
+        progress.advance(nh)
+    finished = timezone.now()
+    job.read, job.rejected, job.already_present = read, rejected, already
+    job.status, job.finished_at = "done", finished
+    job.rejects_dir = str(out_dir or "")
+    job.save()
+    assert loaded + rejected + already == read, (loaded, rejected, already, read)
+    return ImportSummary(
+        job_id=job.pk,
+        read=read,
+        loaded=loaded,
+        rejected=rejected,
+        already_present=already,
+        persons_read=persons_read,
+        persons_loaded=persons_loaded,
+        persons_rejected=persons_rejected,
+        rejects_dir=str(out_dir) if out_dir else None,
+        errors=result.errors.height,
+        seconds=(finished - job.started_at).total_seconds(),
+        files=[str(hh_table.path), str(pp_table.path)],
+    )

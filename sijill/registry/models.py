@@ -1,0 +1,224 @@
+"""The household registry: persons, households, memberships, identifiers.
+
+Models hold data and invariants; writes go through :mod:`sijill.registry.services`
+(which records history) and reads through :mod:`sijill.registry.selectors`.
+Nothing is ever hard-deleted: records carry ``is_deleted``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+from sijill.core import enums
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, v.replace("_", " ").capitalize()) for v in values]
+
+
+class LiveManager(models.Manager["Any"]):
+    """Excludes soft-deleted rows."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return super().get_queryset().filter(is_deleted=False)
+
+
+class AdminArea(models.Model):
+    """An administrative area (region, province, commune...) from a country profile."""
+
+    country = models.CharField(max_length=2)
+    code = models.CharField(max_length=32, unique=True)
+    level = models.CharField(max_length=20)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    name_fr = models.CharField(max_length=120)
+    name_ar = models.CharField(max_length=120, blank=True)
+    milieu = models.CharField(max_length=1, blank=True, choices=_choices(enums.MILIEU))
+    path = models.CharField(max_length=200, db_index=True, help_text="Codes from the top level down, '/'-separated")
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["country", "level"])]
+
+    def __str__(self) -> str:
+        return f"{self.name_fr} ({self.code})"
+
+
+class Household(models.Model):
+    registry_id = models.CharField(max_length=16, unique=True, help_text="Opaque registry id with a check digit")
+    country = models.CharField(max_length=2)
+    external_ref = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, help_text="Reference in the file it was imported from"
+    )
+    area = models.ForeignKey(AdminArea, on_delete=models.PROTECT, related_name="households")
+    area_path = models.CharField(max_length=200, db_index=True)
+    milieu = models.CharField(max_length=1, choices=_choices(enums.MILIEU))
+    address = models.CharField(max_length=255, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    head = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    declarant = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    questionnaire_version = models.CharField(max_length=32)
+    socio = models.JSONField(default=dict, help_text="Answers to the country's socio-economic questionnaire")
+    registered_on = models.DateField()
+    version = models.PositiveIntegerField(default=1, help_text="Optimistic-locking counter")
+    is_deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = models.Manager()
+    live = LiveManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["country", "milieu"])]
+
+    def __str__(self) -> str:
+        return f"Household {self.registry_id}"
+
+
+class Person(models.Model):
+    PRECISION_DAY, PRECISION_YEAR = "D", "Y"
+
+    registry_id = models.CharField(max_length=16, unique=True, help_text="Opaque registry id with a check digit")
+    external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    given_name_lat = models.CharField(max_length=100, blank=True)
+    family_name_lat = models.CharField(max_length=100, blank=True)
+    given_name_ar = models.CharField(max_length=100, blank=True)
+    family_name_ar = models.CharField(max_length=100, blank=True)
+    sex = models.CharField(max_length=1, choices=_choices(enums.SEX))
+    birth_date = models.DateField(help_text="For a year-only date, 1 July of that year")
+    birth_date_precision = models.CharField(
+        max_length=1, default=PRECISION_DAY, choices=[(PRECISION_DAY, "day"), (PRECISION_YEAR, "year only")]
+    )
+    birth_date_approx = models.BooleanField(default=False)
+    vital_status = models.CharField(max_length=10, default="ALIVE", choices=_choices(enums.VITAL_STATUS))
+    death_date = models.DateField(null=True, blank=True)
+    disability_type = models.CharField(max_length=16, default="NONE", choices=_choices(enums.DISABILITY_TYPE))
+    disability_severity = models.CharField(
+        max_length=10, default="NONE", choices=_choices(enums.DISABILITY_SEVERITY)
+    )
+    in_school = models.BooleanField(null=True, blank=True)
+    school_sector = models.CharField(max_length=10, blank=True, choices=_choices(enums.SCHOOL_SECTOR))
+    school_level = models.CharField(max_length=20, blank=True, choices=_choices(enums.SCHOOL_LEVEL))
+    education_level = models.CharField(max_length=20, blank=True, choices=_choices(enums.EDUCATION_LEVEL))
+    literate = models.BooleanField(null=True, blank=True)
+    occupation = models.CharField(max_length=32, blank=True, help_text="Code from the country's occupation list")
+    health_coverage = models.CharField(max_length=32, blank=True, help_text="Code from the country's list")
+    phone = models.CharField(max_length=20, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    is_deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = models.Manager()
+    live = LiveManager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vital_status="ALIVE", death_date__isnull=True)
+                | Q(vital_status="DECEASED", death_date__isnull=False),
+                name="person_death_date_iff_deceased",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["family_name_lat", "given_name_lat"]),
+            models.Index(fields=["family_name_ar", "given_name_ar"]),
+            models.Index(fields=["phone"]),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.given_name_lat} {self.family_name_lat}".strip() or f"{self.given_name_ar} {self.family_name_ar}"
+        return f"{name} ({self.registry_id})"
+
+
+class ExternalIdentifier(models.Model):
+    """A typed identifier from another system (CNIE, NINA, birth certificate...)."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identifiers")
+    country = models.CharField(max_length=2)
+    id_type = models.CharField(max_length=20)
+    value = models.CharField(max_length=40)
+    is_deleted = models.BooleanField(default=False)
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+
+    objects = models.Manager()
+    live = LiveManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "id_type", "value"],
+                condition=Q(is_deleted=False),
+                name="one_person_per_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id_type} {self.value}"
+
+
+class Membership(models.Model):
+    """A person's membership of a household, with effective dates.
+
+    A membership is *active* while ``end_date`` is empty. The database enforces that a
+    person has at most one active, non-deleted membership.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships")
+    relationship = models.CharField(max_length=20, choices=_choices(enums.RELATIONSHIP))
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+    is_deleted = models.BooleanField(default=False)
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+
+    objects = models.Manager()
+    live = LiveManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(end_date__isnull=True, is_deleted=False),
+                name="one_active_household_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="membership_dates_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["household", "end_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} in {self.household_id} as {self.relationship}"
+
+
+class ImportJob(models.Model):
+    """A bulk import run: its files, progress and counts. Re-runs create new jobs."""
+
+    STATUS = [("running", "running"), ("done", "done"), ("failed", "failed")]
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=STATUS, default="running")
+    files = models.JSONField(default=list)
+    country = models.CharField(max_length=2)
+    actor_name = models.CharField(max_length=150)
+    read = models.PositiveIntegerField(default=0)
+    loaded = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    already_present = models.PositiveIntegerField(default=0)
+    persons_loaded = models.PositiveIntegerField(default=0)
+    rejects_dir = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.status})"

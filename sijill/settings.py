@@ -1,0 +1,155 @@
+"""Django settings for sijill. Everything comes from the environment.
+
+``SIJILL_DATABASE_URL``
+    Database URL. Default: an embedded SQLite file ``./var/sijill.sqlite3`` in WAL mode.
+    ``postgresql://user@host:port/name`` works the same way.
+``SIJILL_COUNTRY``
+    ISO code of the country profile the registry runs (default ``MA``).
+``SIJILL_SECRET_KEY``, ``SIJILL_DEBUG``, ``SIJILL_ALLOWED_HOSTS``
+    The usual Django settings.
+``SIJILL_VAR_DIR``
+    Where the embedded database, rejects files and uploads go (default ``./var``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("SIJILL_VAR_DIR", Path.cwd() / "var")).resolve()
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SIJILL_SECRET_KEY")
+    if key:
+        return key
+    # Persist a random key under var/ so sessions survive restarts of the demo.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    f = VAR_DIR / "secret_key"
+    if not f.exists():
+        f.write_text(secrets.token_urlsafe(50))
+        f.chmod(0o600)
+    return f.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("SIJILL_DEBUG", "0") == "1"
+ALLOWED_HOSTS = os.environ.get("SIJILL_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+SIJILL_COUNTRY = os.environ.get("SIJILL_COUNTRY", "MA").upper()
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "sijill.core",
+    "sijill.registry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sijill.urls"
+WSGI_APPLICATION = "sijill.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'sijill.sqlite3'}"
+
+
+def database_config(url: str) -> dict[str, Any]:
+    cfg: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    if cfg["ENGINE"] == "django.db.backends.sqlite3":
+        Path(cfg["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        cfg["OPTIONS"] = {
+            # WAL, a busy timeout and IMMEDIATE transactions avoid "database is locked"
+            # between the web server and batch jobs.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                "PRAGMA busy_timeout=30000; PRAGMA cache_size=-65536;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+        cfg["CONN_MAX_AGE"] = 0
+    return cfg
+
+
+DATABASE_URL = os.environ.get("SIJILL_DATABASE_URL") or default_database_url()
+DATABASES = {"default": database_config(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SECURE = os.environ.get("SIJILL_SECURE_COOKIES", "0") == "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("ar", _("Arabic")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("SIJILL_TIME_ZONE", "Africa/Casablanca")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SIJILL_LOG_LEVEL", "WARNING")},
+}
