@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +19,9 @@ from sijill.registry.geography import sync_geography
 from sijill.registry.intake import load, reader, validate
 from sijill.registry.models import ImportJob
 
-CHUNK_HOUSEHOLDS = 20_000
+CHUNK_HOUSEHOLDS = int(os.environ.get("SIJILL_IMPORT_CHUNK", "20000"))
+# Only for tests that interrupt an import: a pause after each committed chunk.
+_CHUNK_DELAY = float(os.environ.get("SIJILL_IMPORT_CHUNK_DELAY", "0"))
 
 
 @dataclass
@@ -213,6 +217,8 @@ def _run(
         job.loaded, job.persons_loaded = loaded, persons_loaded
         job.save(update_fields=["loaded", "persons_loaded"])
         progress.advance(nh)
+        if _CHUNK_DELAY:
+            time.sleep(_CHUNK_DELAY)
     finished = timezone.now()
     job.read, job.rejected, job.already_present = read, rejected, already
     job.status, job.finished_at = "done", finished
