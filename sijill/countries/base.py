@@ -148,6 +148,8 @@ class Questionnaire:
             if key not in self.by_name:
                 errors[key] = f"unknown questionnaire variable '{key}' (questionnaire {self.version})"
         for q in self.questions:
+            if q.milieu and not milieu:
+                continue  # milieu unknown: a question of one milieu cannot be required
             if q.milieu and milieu and q.milieu != milieu:
                 # Not asked in this milieu: a value, if given, is ignored as not applicable.
                 if answers.get(q.name) not in (None, ""):

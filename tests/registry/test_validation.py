@@ -28,7 +28,6 @@ CASES = [
     ("households", 0, "area_code", None, "area_code is required"),
     ("households", 0, "area_code", "MA-NOPE-999", "unknown commune code"),
     ("households", 0, "milieu", "X", "must be U (urban) or R (rural)"),
-    ("households", 0, "milieu", None, "milieu is required"),
     ("households", 0, "phone", "12345", "not a valid phone number"),
     ("households", 0, "registered_on", "15/01/2025", "not a date in the form YYYY-MM-DD"),
     ("households", 0, "registered_on", "2999-01-01", "is in the future"),
@@ -226,3 +225,17 @@ def test_formats(tmp_path, family, fmt):
     files = write_tables(tmp_path, hh, pp, fmt=fmt)
     s = run_import(files)
     assert (s.read, s.loaded, s.rejected, s.persons_loaded) == (2, 2, 0, 5)
+
+
+def test_milieu_defaults_to_the_communes_and_may_differ_from_it(tmp_path, family, ma):
+    hh, pp = copy.deepcopy(family)
+    rural = next(a for a in ma.areas if a.level == "commune" and a.milieu == "R")
+    hh[0]["milieu"] = None  # urban commune: defaults to U
+    hh[1]["area_code"], hh[1]["milieu"] = rural.code, "U"  # an urban centre inside a rural commune
+    for q in ma.questionnaire.questions:
+        if q.milieu == "R":
+            hh[1].pop(q.name, None)
+    s = _run(tmp_path, hh, pp)
+    assert (s.loaded, s.rejected) == (2, 0)
+    assert Household.objects.get(external_ref="H1").milieu == "U"
+    assert Household.objects.get(external_ref="H2").milieu == "U"

@@ -181,6 +181,8 @@ def validate_households(raw: pl.DataFrame, profile: CountryProfile, today: dt.da
         _date("registered_on").alias("_registered_on"),
         _phone("phone", profile).alias("_phone"),
     ).join(areas.with_columns(pl.lit(True).alias("_area_ok")), on="area_code", how="left")
+    # A commune's milieu is the default; a household may differ (an urban centre in a rural commune).
+    df = df.with_columns(pl.coalesce("milieu", "_area_milieu").alias("milieu"))
     e = _Errors("households", df)
     _ref_checks(e, "household_ref", "household_ref")
     e.add(
@@ -194,15 +196,12 @@ def validate_households(raw: pl.DataFrame, profile: CountryProfile, today: dt.da
         "area_code",
         pl.lit("unknown ") + pl.lit(profile.lowest_level) + pl.lit(f" code for {profile.code}"),
     )
-    e.add(pl.col("milieu").is_null(), "milieu", "milieu is required (U for urban, R for rural)")
-    e.add(~_in("milieu", enums.MILIEU), "milieu", "milieu must be U (urban) or R (rural)")
     e.add(
-        pl.col("milieu").is_in(list(enums.MILIEU))
-        & pl.col("_area_milieu").is_not_null()
-        & (pl.col("milieu") != pl.col("_area_milieu")),
+        pl.col("milieu").is_null() & pl.col("_area_milieu").is_null() & pl.col("_area_ok").is_not_null(),
         "milieu",
-        pl.lit("does not match the milieu of commune ") + pl.col("area_code") + pl.lit(" (") + pl.col("_area_milieu") + pl.lit(")"),
+        "milieu is required (U for urban, R for rural): the commune's milieu is not known",
     )
+    e.add(~_in("milieu", enums.MILIEU), "milieu", "milieu must be U (urban) or R (rural)")
     e.add(pl.col("address").str.len_chars() > 255, "address", "address is longer than 255 characters")
     e.add(
         pl.col("phone").is_not_null() & ~pl.col("_phone").str.contains(profile.phone_pattern),
@@ -455,10 +454,10 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
         ]
     ).filter(pl.col("id_type").is_not_null() & pl.col("value").is_not_null())
     parts = []
-    dup = ids.with_columns(
-        pl.len().over("id_type", "value").alias("_n"),
-        pl.col("_row").cast(pl.Utf8).implode().over("id_type", "value").list.join(", ").alias("_rows"),
-    ).filter(pl.col("_n") > 1)
+    dup = (
+        ids.filter(pl.len().over("id_type", "value") > 1)
+        .with_columns(pl.col("_row").cast(pl.Utf8).implode().over("id_type", "value").list.join(", ").alias("_rows"))
+    )
     if dup.height:
         parts.append(
             dup.select(

@@ -1,0 +1,161 @@
+"""Benchmarks: ``./dev bench`` (or ``python bench/run.py``).
+
+Generates synthetic households, imports them into a fresh SQLite database and a fresh
+PostgreSQL database, and writes the figures (with the core count) to
+docs/benchmarks.md, between the markers of each benchmark section.
+
+    ./dev bench                          # 100k and 1M households, SQLite and PostgreSQL
+    ./dev bench --sizes 100000           # one size
+    ./dev bench --backends sqlite        # one backend
+
+PostgreSQL runs when SIJILL_BENCH_PG_URL points at a server (``./dev bench`` starts a
+throwaway cluster for it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+OUT = ROOT / "bench" / "out"
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Run a command; return (seconds, peak RSS in MB, stdout)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - t0
+    # The child has been reaped by communicate(); its rusage is in RUSAGE_CHILDREN, which we
+    # read through a wrapper instead: see _peak_wrapper.
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(args)}\n{err[-3000:]}")
+    m = re.search(r"__PEAK_RSS_KB=(\d+)", err)
+    peak = int(m.group(1)) // 1024 if m else -1
+    return seconds, peak, out
+
+
+WRAPPER = (
+    "import resource, runpy, sys, atexit;"
+    "atexit.register(lambda: sys.stderr.write('__PEAK_RSS_KB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss));"
+    "sys.argv = ['sijill'] + sys.argv[1:];"
+    "runpy.run_module('sijill.cli', run_name='__main__')"
+)
+
+
+def sijill(*args: str) -> list[str]:
+    return [sys.executable, "-c", WRAPPER, *args]
+
+
+def pg_database(base_url: str) -> str:
+    import psycopg
+
+    base = base_url.rsplit("/", 1)[0]
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+def bench_import(sizes: list[int], backends: list[str], fmt: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for n in sizes:
+        data = OUT / f"synth-ma-{n}-{fmt}"
+        if not (data / f"households.{fmt}").exists():
+            print(f"generating {n:,} households ...", flush=True)
+            secs, peak, _ = run_measured(
+                sijill("synth", "--country", "ma", "--households", str(n), "--seed", "1", "--out", str(data), "--format", fmt),
+                dict(os.environ),
+            )
+            rows.append({"step": "synth", "backend": "-", "households": n, "persons": None, "seconds": secs, "peak_mb": peak})
+        for backend in backends:
+            if backend == "sqlite":
+                db = OUT / f"bench-{n}.sqlite3"
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
+                url = f"sqlite:///{db}"
+            else:
+                base = os.environ.get("SIJILL_BENCH_PG_URL")
+                if not base:
+                    print("PostgreSQL: SIJILL_BENCH_PG_URL not set, skipped", flush=True)
+                    continue
+                url = pg_database(base)
+            env = {**os.environ, "SIJILL_DATABASE_URL": url, "SIJILL_VAR_DIR": str(OUT / "var")}
+            subprocess.run(sijill("migrate"), cwd=ROOT, env=env, check=True, capture_output=True)
+            print(f"importing {n:,} households into {backend} ...", flush=True)
+            secs, peak, out = run_measured(
+                sijill("import", str(data / f"households.{fmt}"), str(data / f"persons.{fmt}"), "--json"), env
+            )
+            s = json.loads(out)
+            assert s["loaded"] + s["rejected"] + s["already_present"] == s["read"]
+            rows.append({"step": f"import ({fmt})", "backend": backend, "households": s["loaded"], "persons": s["persons_loaded"],
+                         "seconds": secs, "peak_mb": peak, "rejected": s["rejected"]})  # fmt: skip
+            print(f"  {secs:.1f} s, {s['loaded'] / secs:,.0f} households/s, peak {peak:,} MB", flush=True)
+    return rows
+
+
+def render(rows: list[dict[str, object]]) -> str:
+    lines = [
+        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, commit {git_rev()}. Times are wall-clock for the whole command "
+        "(process start, reading, validation, writing, commit); peak memory is the process's maximum RSS.",
+        "",
+        "| step | backend | households | persons | seconds | households/s | persons/s | peak memory (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        hh = int(r["households"])  # type: ignore[call-overload]
+        pp = r["persons"]
+        secs = float(r["seconds"])  # type: ignore[arg-type]
+        lines.append(
+            f"| {r['step']} | {r['backend']} | {hh:,} | {'' if pp is None else f'{pp:,}'} | {secs:.1f} | {hh / secs:,.0f} | "
+            f"{'' if pp is None else f'{int(pp) / secs:,.0f}'} | {r['peak_mb']:,} |"  # type: ignore[call-overload]
+        )
+    return "\n".join(lines)
+
+
+def git_rev() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def write_section(name: str, body: str) -> None:
+    DOC.parent.mkdir(exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nWritten by `./dev bench` (bench/run.py). Do not edit between the markers.\n"
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{body}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + f"\n\n## {name}\n\n{block}\n"
+    DOC.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100000,1000000", help="comma-separated household counts")
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--format", default="parquet", choices=["csv", "parquet"])
+    ap.add_argument("--section", default=None, help="docs/benchmarks.md section name (default: import-<format>)")
+    a = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = bench_import([int(s) for s in a.sizes.split(",")], a.backends.split(","), a.format)
+    write_section(a.section or f"Bulk import ({a.format})", render(rows))
+    print(f"written to {DOC}")
+
+
+if __name__ == "__main__":
+    main()

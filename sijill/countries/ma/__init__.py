@@ -1,0 +1,1 @@
+"""Country profile of Morocco (MA): geography, identifiers, code lists and the RSU questionnaire."""

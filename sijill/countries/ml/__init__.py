@@ -1,0 +1,1 @@
+"""Country profile of Mali (ML): geography, identifiers, code lists and the RSU questionnaire."""
