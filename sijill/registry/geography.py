@@ -42,3 +42,9 @@ def sync_geography(profile: CountryProfile) -> int:
                 obj.save(update_fields=changed)
         existing[area.code] = obj
     return added
+
+
+def ensure_geography(profile: CountryProfile) -> None:
+    """Load the country's geography if this database has none of it yet."""
+    if not AdminArea.objects.filter(country=profile.code).exists():
+        sync_geography(profile)

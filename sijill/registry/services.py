@@ -18,7 +18,7 @@ from django.utils import timezone
 from sijill.core.history import open_changeset, record, snapshot
 from sijill.core.models import HistoryEntry
 from sijill.countries import CountryProfile, get_profile
-from sijill.registry.geography import sync_geography
+from sijill.registry.geography import ensure_geography
 from sijill.registry.intake import load, validate
 from sijill.registry.models import AdminArea, Household, Membership, Person
 
@@ -76,7 +76,7 @@ def register_household(
     optional (generated when missing).
     """
     profile = _profile()
-    sync_geography(profile) if not AdminArea.objects.filter(country=profile.code).exists() else None
+    ensure_geography(profile)
     href = household.get("household_ref") or f"{channel.lower()}-{timezone.now():%Y%m%d%H%M%S%f}"
     hrow = {**household, "household_ref": href}
     prows = [
