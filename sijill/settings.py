@@ -106,6 +106,9 @@ def database_config(url: str) -> dict[str, Any]:
             "timeout": 30,
         }
         cfg["CONN_MAX_AGE"] = 0
+        # A file, not ":memory:", so that bulk jobs' own connections see the test database.
+        db = Path(cfg["NAME"])
+        cfg["TEST"] = {"NAME": str(db.with_name(f"test_{db.name}"))}
     return cfg
 
 

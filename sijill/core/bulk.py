@@ -1,107 +1,147 @@
-"""Set-based writes and reads on SQLite and PostgreSQL.
+"""Set-based reads and writes on SQLite and PostgreSQL.
 
-Bulk paths bypass the ORM: rows go to SQLite through one ``executemany`` per table
-and to PostgreSQL through ``COPY``. Both run on Django's connection so that they share
-its transaction.
+Bulk paths bypass the ORM. A :class:`BulkSession` is one transaction on Django's
+connection in which whole tables are written at once: ``COPY`` on PostgreSQL, one
+``executemany`` per table on SQLite.
+
+Never open a SQLite file with ADBC in a process that also has Django's (Python's
+sqlite3) connection to it: the ADBC driver links its own copy of SQLite, and two SQLite
+libraries on one file in one process break each other's POSIX locks and can corrupt the
+database (sqlite.org, "How to corrupt", §2.2.1; we saw "database disk image is
+malformed"). Large SQLite imports therefore write from a separate process
+(:mod:`sijill.registry.intake.sqlite_writer`).
+
+SQL is written with ``%s`` placeholders for every backend.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import connection, transaction
 
 
 def vendor() -> str:
     return connection.vendor  # "sqlite" | "postgresql"
 
 
-def _prepare(df: pl.DataFrame) -> pl.DataFrame:
-    """Turn dates, datetimes and booleans into values both drivers take as text/ints."""
+def prepare_frame(df: pl.DataFrame, bool_as_int: bool) -> pl.DataFrame:
+    """Dates and datetimes as ISO text; booleans as 0/1 where the backend stores them so."""
     exprs = []
     for name, dtype in df.schema.items():
         if dtype == pl.Date:
             exprs.append(pl.col(name).dt.strftime("%Y-%m-%d"))
         elif isinstance(dtype, pl.Datetime):
-            exprs.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00"))
-        elif dtype == pl.Boolean and vendor() == "sqlite":
+            exprs.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+        elif dtype == pl.Boolean and bool_as_int:
             exprs.append(pl.col(name).cast(pl.Int8))
+        elif dtype == pl.Null:
+            exprs.append(pl.col(name).cast(pl.Utf8))
     return df.with_columns(exprs) if exprs else df
 
 
-def insert(table: str, df: pl.DataFrame) -> int:
-    """Append the rows of ``df`` to ``table`` (columns named as in the table)."""
-    if df.height == 0:
-        return 0
-    df = _prepare(df)
-    cols = ", ".join(f'"{c}"' for c in df.columns)
-    with connection.cursor() as cur:
-        if vendor() == "postgresql":
-            buf = io.BytesIO()
-            df.write_csv(buf, include_header=False, null_value="\\N", quote_style="necessary")
-            raw = cur.cursor  # psycopg cursor
-            with raw.copy(f'COPY "{table}" ({cols}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')') as copy:
-                copy.write(buf.getvalue())
-        else:
-            marks = ", ".join("?" for _ in df.columns)
-            cur.connection.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', df.rows())
-    return df.height
+class BulkSession(ABC):
+    """A transaction for set-based work."""
 
+    vendor: str
 
-def reserve_ids(table: str, n: int) -> list[int]:
-    """``n`` primary keys for ``table``, safe against concurrent writers."""
-    if n == 0:
-        return []
-    with connection.cursor() as cur:
-        if vendor() == "postgresql":
-            cur.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n]
-            )
-            return [r[0] for r in cur.fetchall()]
-        # SQLite: the import runs inside an IMMEDIATE transaction, which holds the write lock.
-        cur.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
-        base = int(cur.fetchone()[0])
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+        """Run a statement that returns rows."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement."""
+
+    @abstractmethod
+    def insert(self, table: str, df: pl.DataFrame) -> int:
+        """Append the frame's rows to ``table`` (columns named as in the table)."""
+
+    def reserve_ids(self, table: str, n: int) -> list[int]:
+        if n == 0:
+            return []
+        if self.vendor == "postgresql":
+            df = self.query("SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)", [table, n])
+            return df["id"].to_list()
+        # SQLite: the session holds the write lock (BEGIN IMMEDIATE), so MAX(id) is ours.
+        base = int(self.query(f'SELECT COALESCE(MAX(id), 0) AS m FROM "{table}"')["m"][0])
         return list(range(base + 1, base + 1 + n))
 
+    def insert_row(self, table: str, values: dict[str, Any]) -> int:
+        cols = ", ".join(f'"{c}"' for c in values)
+        marks = ", ".join("%s" for _ in values)
+        df = self.query(f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) RETURNING id', list(values.values()))
+        return int(df["id"][0])
 
-def values_in(table: str, column: str, values: Iterable[str], extra_where: str = "", params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Rows of ``table`` whose ``column`` is one of ``values`` (one query, any number of values)."""
-    vals = list(values)
-    if not vals:
-        return []
-    where = f" AND {extra_where}" if extra_where else ""
-    with connection.cursor() as cur:
-        if vendor() == "postgresql":
-            cur.execute(f'SELECT * FROM "{table}" WHERE "{column}" = ANY(%s){where}', [vals, *params])
-        else:
-            cur.execute(
-                f'SELECT * FROM "{table}" WHERE "{column}" IN (SELECT value FROM json_each(%s)){where}',
-                [json.dumps(vals), *params],
-            )
-        return cur.fetchall()
+    def list_param(self, values: Iterable[Any]) -> Any:
+        vals = list(values)
+        return vals if self.vendor == "postgresql" else json.dumps(vals)
+
+    def in_list(self, column: str) -> str:
+        """``column IN <list parameter>``, for :meth:`list_param`."""
+        if self.vendor == "postgresql":
+            return f"{column} = ANY(%s)"
+        return f"{column} IN (SELECT value FROM json_each(%s))"
 
 
-def query_frame(sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
-    """Run a read query on Django's connection and return a Polars frame."""
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        cols = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+def _frame(cols: list[str], rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
 
 
+class DjangoSession(BulkSession):
+    def __init__(self) -> None:
+        self.vendor = connection.vendor
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            return _frame([d[0] for d in cur.description], cur.fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+
+    def insert(self, table: str, df: pl.DataFrame) -> int:
+        if df.height == 0:
+            return 0
+        df = prepare_frame(df, bool_as_int=self.vendor == "sqlite")
+        cols = ", ".join(f'"{c}"' for c in df.columns)
+        with connection.cursor() as cur:
+            if self.vendor == "postgresql":
+                buf = io.BytesIO()
+                df.write_csv(buf, include_header=False, null_value="\\N", quote_style="necessary")
+                with cur.cursor.copy(f"COPY \"{table}\" ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+                    copy.write(buf.getvalue())
+            else:
+                marks = ", ".join("?" for _ in df.columns)
+                cur.connection.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', df.rows())
+        return df.height
+
+
+@contextmanager
+def session() -> Iterator[BulkSession]:
+    """One transaction for bulk work, on Django's connection (SQLite: BEGIN IMMEDIATE)."""
+    with transaction.atomic():
+        yield DjangoSession()
+
+
+def query_frame(sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+    """A read query on Django's connection, as a Polars frame."""
+    return DjangoSession().query(sql, params)
+
+
 def json_list_param(values: Iterable[Any]) -> Any:
-    """A list parameter usable with :func:`in_list_sql` on either backend."""
     vals = list(values)
     return vals if vendor() == "postgresql" else json.dumps(vals)
 
 
 def in_list_sql(column: str) -> str:
-    """SQL fragment ``column IN <list parameter>`` for :func:`json_list_param`."""
     if vendor() == "postgresql":
         return f"{column} = ANY(%s)"
     return f"{column} IN (SELECT value FROM json_each(%s))"

@@ -53,20 +53,24 @@ class Household(models.Model):
     external_ref = models.CharField(
         max_length=64, null=True, blank=True, unique=True, help_text="Reference in the file it was imported from"
     )
-    area = models.ForeignKey(AdminArea, on_delete=models.PROTECT, related_name="households")
+    # Filters by area use area_path (prefix); no separate index on area_id.
+    area = models.ForeignKey(AdminArea, on_delete=models.PROTECT, related_name="households", db_index=False)
     area_path = models.CharField(max_length=200, db_index=True)
     milieu = models.CharField(max_length=1, choices=_choices(enums.MILIEU))
     address = models.CharField(max_length=255, blank=True)
     phone = models.CharField(max_length=20, blank=True)
-    head = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    declarant = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Persons are never deleted, so these need no index for PROTECT checks.
+    head = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    declarant = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     questionnaire_version = models.CharField(max_length=32)
     socio = models.JSONField(default=dict, help_text="Answers to the country's socio-economic questionnaire")
     registered_on = models.DateField()
     version = models.PositiveIntegerField(default=1, help_text="Optimistic-locking counter")
     is_deleted = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -112,7 +116,7 @@ class Person(models.Model):
     version = models.PositiveIntegerField(default=1)
     is_deleted = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -126,11 +130,6 @@ class Person(models.Model):
                 | Q(vital_status="DECEASED", death_date__isnull=False),
                 name="person_death_date_iff_deceased",
             ),
-        ]
-        indexes = [
-            models.Index(fields=["family_name_lat", "given_name_lat"]),
-            models.Index(fields=["family_name_ar", "given_name_ar"]),
-            models.Index(fields=["phone"]),
         ]
 
     def __str__(self) -> str:
@@ -146,7 +145,7 @@ class ExternalIdentifier(models.Model):
     id_type = models.CharField(max_length=20)
     value = models.CharField(max_length=40)
     is_deleted = models.BooleanField(default=False)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects = models.Manager()
     live = LiveManager()
@@ -172,13 +171,14 @@ class Membership(models.Model):
     """
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships")
+    # Covered by the (household, end_date) index.
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships", db_index=False)
     relationship = models.CharField(max_length=20, choices=_choices(enums.RELATIONSHIP))
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
     is_deleted = models.BooleanField(default=False)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+")
+    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects = models.Manager()
     live = LiveManager()

@@ -89,11 +89,12 @@ def register_household(
     if result.errors.height:
         raise RegistryValidationError(_errors_dict(result.errors))
     name = actor.get_username() if actor is not None else "system"
-    nh, _, cs = load.load_chunk(
+    _, _, cs_id = load.load_chunk(
         result.households, result.persons, profile, load.area_frame(profile.code),
-        actor_name=name, actor_id=getattr(actor, "pk", None), channel=channel, reason=reason, source="register_household",
+        actor_name=name, actor_id=getattr(actor, "pk", None), channel=channel, reason=reason,
+        source="register_household",
     )  # fmt: skip
-    return Household.objects.get(created_changeset=cs)
+    return Household.objects.get(created_changeset_id=cs_id)
 
 
 def _lock(household_id: int, expected_version: int) -> Household:

@@ -69,7 +69,7 @@ def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp
         pp.append(person_row(f"{ref}-3", ref, "CHILD", birth_date="2010"))
     pp[7]["sex"] = "?"  # one bad household, so rejects are part of the comparison too
     files = write_tables(tmp_path / "in", hh, pp)
-    env = {"SIJILL_IMPORT_CHUNK": "50", "SIJILL_IMPORT_CHUNK_DELAY": "0.3"}
+    env = {"SIJILL_IMPORT_CHUNK": "50", "SIJILL_IMPORT_CHUNK_DELAY": "1.0"}
     e = {**os.environ, "SIJILL_DATABASE_URL": scratch_db_url, **env}
     proc = subprocess.Popen([sys.executable, "-m", "sijill.cli", "import", *map(str, files), "--json"], cwd=ROOT, env=e,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from sijill.core import bulk
@@ -38,6 +43,7 @@ class ImportSummary:
     errors: int
     seconds: float
     files: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds spent reading, validating, loading
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -108,6 +114,44 @@ def _existing_person_refs(refs: pl.Series) -> pl.DataFrame:
     return pl.concat(parts).cast(schema) if parts else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
+def _write_with_process(chunks: Iterable[load.Chunk], committed: Callable[[int, int], None]) -> None:
+    """SQLite: hand chunks to the writer process, keeping at most two in flight."""
+    from sijill.registry.intake import sqlite_writer
+
+    tmp_root = settings.VAR_DIR / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    writer = sqlite_writer.spawn(str(connection.settings_dict["NAME"]))
+    pending: deque[tuple[Path, tuple[int, int]]] = deque()
+    assert writer.stdin is not None and writer.stdout is not None
+
+    def collect() -> None:
+        line = writer.stdout.readline()
+        directory, sizes = pending.popleft()
+        shutil.rmtree(directory, ignore_errors=True)
+        if not line:
+            raise RuntimeError(f"the SQLite writer process stopped unexpectedly (exit code {writer.wait()})")
+        answer = json.loads(line)
+        if not answer["ok"]:
+            raise RuntimeError(f"writing a chunk failed and was rolled back: {answer['error']}")
+        committed(*sizes)
+
+    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
+        try:
+            for i, chunk in enumerate(chunks):
+                directory = Path(tmp) / f"chunk-{i:06d}"
+                sqlite_writer.save_chunk(chunk, directory)
+                writer.stdin.write(f"{directory}\n")
+                writer.stdin.flush()
+                pending.append((directory, chunk.sizes))
+                while len(pending) >= 2:
+                    collect()
+            while pending:
+                collect()
+        finally:
+            writer.stdin.close()
+            writer.wait(timeout=600)
+
+
 def write_rejects(result: validate.Validated, directory: Path, names: tuple[str, str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     h_name, p_name = names
@@ -135,7 +179,9 @@ def run_import(
     started = timezone.now()
     profile = get_profile(country or settings.SIJILL_COUNTRY)
     sync_geography(profile)
+    t0 = time.perf_counter()
     hh_table, pp_table = reader.read_tables(paths)
+    read_seconds = time.perf_counter() - t0
     job = ImportJob.objects.create(
         started_at=started,
         files=[str(hh_table.path), str(pp_table.path)],
@@ -144,6 +190,7 @@ def run_import(
     )
     try:
         summary = _run(job, hh_table, pp_table, profile, rejects_dir, actor_name, actor_id, channel, progress, chunk_households, today)
+        summary.phases = {"read": round(read_seconds, 3), **summary.phases}
     except Exception as exc:
         job.status, job.error, job.finished_at = "failed", str(exc), timezone.now()
         job.save()
@@ -183,7 +230,9 @@ def _run(
     existing = validate.Existing()
     if present or not _registry_empty():
         existing = validate.Existing(identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs)
+    t_validate = time.perf_counter()
     result = validate.validate(hh_new, pp_new, profile, today=today, existing=existing)
+    t_validate = time.perf_counter() - t_validate
     rejected = result.rejected_households.height
     persons_rejected = result.rejected_persons.height
     out_dir: Path | None = None
@@ -192,8 +241,8 @@ def _run(
         write_rejects(result, out_dir, (f"{hh_table.path.stem}.rejected.csv", f"{pp_table.path.stem}.rejected.csv"))
         progress.message(f"{rejected:,} households rejected; see {out_dir}")
     progress.advance(rejected)
+    t_load = time.perf_counter()
     areas = load.area_frame(profile.code)
-    loaded = persons_loaded = 0
     ok_h = result.households
     ok_p = result.persons
     n_chunks = max(1, -(-ok_h.height // chunk_households))
@@ -203,22 +252,34 @@ def _run(
     h_parts = ok_h.partition_by("_chunk", as_dict=True)
     p_parts = ok_p.partition_by("_chunk", as_dict=True)
     source = f"import job {job.pk}: {hh_table.path.name}, {pp_table.path.name}"
-    for i in range(n_chunks):
-        hc = h_parts.get((i,))
-        if hc is None:
-            continue
-        pc = p_parts[(i,)]
-        nh, np_, _ = load.load_chunk(
-            hc.drop("_chunk"), pc.drop("_chunk"), profile, areas,
-            actor_name=actor_name, actor_id=actor_id, channel=channel, reason="bulk import", source=source,
-        )  # fmt: skip
-        loaded += nh
-        persons_loaded += np_
-        job.loaded, job.persons_loaded = loaded, persons_loaded
+    counts = {"households": 0, "persons": 0}
+
+    def committed(nh: int, np_: int) -> None:
+        counts["households"] += nh
+        counts["persons"] += np_
+        job.loaded, job.persons_loaded = counts["households"], counts["persons"]
         job.save(update_fields=["loaded", "persons_loaded"])
         progress.advance(nh)
         if _CHUNK_DELAY:
             time.sleep(_CHUNK_DELAY)
+
+    def chunks() -> Iterator[load.Chunk]:
+        for i in range(n_chunks):
+            hc = h_parts.get((i,))
+            if hc is not None:
+                yield load.build_chunk(
+                    hc.drop("_chunk"), p_parts[(i,)].drop("_chunk"), profile, areas,
+                    actor_name=actor_name, actor_id=actor_id, channel=channel, reason="bulk import", source=source,
+                )  # fmt: skip
+
+    if connection.vendor == "sqlite":
+        _write_with_process(chunks(), committed)
+    else:
+        for chunk in chunks():
+            load.write_chunk(chunk)
+            committed(*chunk.sizes)
+    loaded, persons_loaded = counts["households"], counts["persons"]
+    t_load = time.perf_counter() - t_load
     finished = timezone.now()
     job.read, job.rejected, job.already_present = read, rejected, already
     job.status, job.finished_at = "done", finished
@@ -238,4 +299,5 @@ def _run(
         errors=result.errors.height,
         seconds=(finished - job.started_at).total_seconds(),
         files=[str(hh_table.path), str(pp_table.path)],
+        phases={"validate": round(t_validate, 3), "load": round(t_load, 3)},
     )
