@@ -34,7 +34,9 @@ OUT = ROOT / "bench" / "out"
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """Run a command; return (seconds, peak RSS in MB, stdout)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     out, err = proc.communicate()
     seconds = time.perf_counter() - t0
     # The child has been reaped by communicate(); its rusage is in RUSAGE_CHILDREN, which we
@@ -75,10 +77,31 @@ def bench_import(sizes: list[int], backends: list[str], fmt: str) -> list[dict[s
         if not (data / f"households.{fmt}").exists():
             print(f"generating {n:,} households ...", flush=True)
             secs, peak, _ = run_measured(
-                sijill("synth", "--country", "ma", "--households", str(n), "--seed", "1", "--out", str(data), "--format", fmt),
+                sijill(
+                    "synth",
+                    "--country",
+                    "ma",
+                    "--households",
+                    str(n),
+                    "--seed",
+                    "1",
+                    "--out",
+                    str(data),
+                    "--format",
+                    fmt,
+                ),
                 dict(os.environ),
             )
-            rows.append({"step": "synth", "backend": "-", "households": n, "persons": None, "seconds": secs, "peak_mb": peak})
+            rows.append(
+                {
+                    "step": "synth",
+                    "backend": "-",
+                    "households": n,
+                    "persons": None,
+                    "seconds": secs,
+                    "peak_mb": peak,
+                }
+            )
         for backend in backends:
             if backend == "sqlite":
                 db = OUT / f"bench-{n}.sqlite3"
@@ -127,14 +150,20 @@ def render(rows: list[dict[str, object]]) -> str:
 
 def git_rev() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         return "unknown"
 
 
 def write_section(name: str, body: str) -> None:
     DOC.parent.mkdir(exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nWritten by `./dev bench` (bench/run.py). Do not edit between the markers.\n"
+    text = (
+        DOC.read_text()
+        if DOC.exists()
+        else "# Benchmarks\n\nWritten by `./dev bench` (bench/run.py). Do not edit between the markers.\n"
+    )
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{body}\n{end}"
     if start in text:
@@ -149,7 +178,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,1000000", help="comma-separated household counts")
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--format", default="parquet", choices=["csv", "parquet"])
-    ap.add_argument("--section", default=None, help="docs/benchmarks.md section name (default: import-<format>)")
+    ap.add_argument(
+        "--section", default=None, help="docs/benchmarks.md section name (default: import-<format>)"
+    )
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     rows = bench_import([int(s) for s in a.sizes.split(",")], a.backends.split(","), a.format)

@@ -10,8 +10,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+
+from sijill.registry.intake.progress import ImportProgress
 
 app = typer.Typer(
     help="sijill (سجل): unified social registry and benefits delivery. See README.md.",
@@ -85,7 +94,7 @@ def synth(
     console.print(f"[green]Wrote {summary!r}")
 
 
-class _Bar:
+class _Bar(ImportProgress):
     def __init__(self, bar: Progress):
         self.bar = bar
         self.task = bar.add_task("Importing households", total=None)
@@ -102,8 +111,12 @@ class _Bar:
 
 @app.command(name="import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="households and persons files (CSV, XLSX, Parquet), or a folder")],
-    rejects: Annotated[Path | None, typer.Option(help="Folder for rejected rows (default var/rejects/job-N)")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="households and persons files (CSV, XLSX, Parquet), or a folder")
+    ],
+    rejects: Annotated[
+        Path | None, typer.Option(help="Folder for rejected rows (default var/rejects/job-N)")
+    ] = None,
     country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
 ) -> None:
@@ -172,7 +185,7 @@ def _ensure_demo_users() -> list[tuple[str, str, str]]:
 
 
 def _serve(host: str, port: int) -> None:
-    from waitress import serve as waitress_serve
+    from waitress import serve as waitress_serve  # type: ignore[import-untyped]
 
     from sijill.wsgi import application
 
@@ -197,7 +210,9 @@ def demo(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Synthetic population seed")] = 2024,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare everything but do not start the server")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Prepare everything but do not start the server")
+    ] = False,
 ) -> None:
     """Create the database if needed, load a synthetic population, and serve the app."""
     _django()

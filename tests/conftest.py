@@ -23,8 +23,15 @@ def valid_answer(q: Any) -> Any:
 
 
 def household_row(profile: Any, ref: str, milieu: str = "U", **over: Any) -> dict[str, Any]:
-    commune = next(a for a in profile.areas if a.level == profile.lowest_level and (a.milieu in (milieu, None)))
-    row: dict[str, Any] = {"household_ref": ref, "area_code": commune.code, "milieu": milieu, "registered_on": "2025-01-15"}
+    commune = next(
+        a for a in profile.areas if a.level == profile.lowest_level and (a.milieu in (milieu, None))
+    )
+    row: dict[str, Any] = {
+        "household_ref": ref,
+        "area_code": commune.code,
+        "milieu": milieu,
+        "registered_on": "2025-01-15",
+    }
     for q in profile.questionnaire.questions:
         if q.milieu and q.milieu != milieu:
             continue
@@ -52,14 +59,19 @@ def person_row(ref: str, household_ref: str, relationship: str = "HEAD", **over:
     return row
 
 
-def write_tables(directory: Path, households: list[dict[str, Any]], persons: list[dict[str, Any]], fmt: str = "csv") -> list[Path]:
+def write_tables(
+    directory: Path, households: list[dict[str, Any]], persons: list[dict[str, Any]], fmt: str = "csv"
+) -> list[Path]:
     import polars as pl
 
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     for name, rows in (("households", households), ("persons", persons)):
         cols = list(dict.fromkeys(k for r in rows for k in r))
-        df = pl.DataFrame({c: [None if r.get(c) is None else str(r.get(c)) for r in rows] for c in cols}, schema={c: pl.Utf8 for c in cols})
+        df = pl.DataFrame(
+            {c: [None if r.get(c) is None else str(r.get(c)) for r in rows] for c in cols},
+            schema={c: pl.Utf8 for c in cols},
+        )
         path = directory / f"{name}.{fmt}"
         if fmt == "csv":
             df.write_csv(path)
@@ -84,10 +96,40 @@ def family(ma: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     hh = [household_row(ma, "H1"), household_row(ma, "H2")]
     pp = [
         person_row("P1", "H1", "HEAD", id_type="CNIE", id_value="BK123456"),
-        person_row("P2", "H1", "SPOUSE", given_name_lat="Fatima Zahra", given_name_ar="فاطمة الزهراء", sex="F", birth_date="1984-02-01"),
-        person_row("P3", "H1", "CHILD", given_name_lat="Youssef", given_name_ar="يوسف", birth_date="2012-09-30", in_school="1", school_sector="PUBLIC", school_level="LOWER_SECONDARY"),
-        person_row("P4", "H1", "CHILD", given_name_lat="Salma", given_name_ar="سلمى", sex="F", birth_date="2019"),
-        person_row("P5", "H2", "HEAD", given_name_lat="Khadija", given_name_ar="خديجة", family_name_lat="Benali", family_name_ar="بنعلي", sex="F", birth_date="1950-01-01"),
+        person_row(
+            "P2",
+            "H1",
+            "SPOUSE",
+            given_name_lat="Fatima Zahra",
+            given_name_ar="فاطمة الزهراء",
+            sex="F",
+            birth_date="1984-02-01",
+        ),
+        person_row(
+            "P3",
+            "H1",
+            "CHILD",
+            given_name_lat="Youssef",
+            given_name_ar="يوسف",
+            birth_date="2012-09-30",
+            in_school="1",
+            school_sector="PUBLIC",
+            school_level="LOWER_SECONDARY",
+        ),
+        person_row(
+            "P4", "H1", "CHILD", given_name_lat="Salma", given_name_ar="سلمى", sex="F", birth_date="2019"
+        ),
+        person_row(
+            "P5",
+            "H2",
+            "HEAD",
+            given_name_lat="Khadija",
+            given_name_ar="خديجة",
+            family_name_lat="Benali",
+            family_name_ar="بنعلي",
+            sex="F",
+            birth_date="1950-01-01",
+        ),
     ]
     return hh, pp
 

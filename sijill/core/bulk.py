@@ -67,7 +67,10 @@ class BulkSession(ABC):
         if n == 0:
             return []
         if self.vendor == "postgresql":
-            df = self.query("SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)", [table, n])
+            df = self.query(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)",
+                [table, n],
+            )
             return df["id"].to_list()
         # SQLite: the session holds the write lock (BEGIN IMMEDIATE), so MAX(id) is ours.
         base = int(self.query(f'SELECT COALESCE(MAX(id), 0) AS m FROM "{table}"')["m"][0])
@@ -76,7 +79,9 @@ class BulkSession(ABC):
     def insert_row(self, table: str, values: dict[str, Any]) -> int:
         cols = ", ".join(f'"{c}"' for c in values)
         marks = ", ".join("%s" for _ in values)
-        df = self.query(f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) RETURNING id', list(values.values()))
+        df = self.query(
+            f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) RETURNING id', list(values.values())
+        )
         return int(df["id"][0])
 
     def list_param(self, values: Iterable[Any]) -> Any:
@@ -116,7 +121,9 @@ class DjangoSession(BulkSession):
             if self.vendor == "postgresql":
                 buf = io.BytesIO()
                 df.write_csv(buf, include_header=False, null_value="\\N", quote_style="necessary")
-                with cur.cursor.copy(f"COPY \"{table}\" ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+                with cur.cursor.copy(
+                    f"COPY \"{table}\" ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                ) as copy:
                     copy.write(buf.getvalue())
             else:
                 marks = ", ".join("?" for _ in df.columns)

@@ -25,7 +25,16 @@ RELATIONSHIP = (
 VITAL_STATUS = ("ALIVE", "DECEASED")
 
 # Washington Group / ICF functioning domains.
-DISABILITY_TYPE = ("NONE", "SEEING", "HEARING", "MOBILITY", "COGNITION", "SELF_CARE", "COMMUNICATION", "MULTIPLE")
+DISABILITY_TYPE = (
+    "NONE",
+    "SEEING",
+    "HEARING",
+    "MOBILITY",
+    "COGNITION",
+    "SELF_CARE",
+    "COMMUNICATION",
+    "MULTIPLE",
+)
 # ICF qualifier scale (0 none .. 4 complete).
 DISABILITY_SEVERITY = ("NONE", "MILD", "MODERATE", "SEVERE", "COMPLETE")
 

@@ -24,7 +24,9 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
     return {f.attname: jsonable(getattr(obj, f.attname)) for f in obj._meta.concrete_fields}
 
 
-def open_changeset(*, actor: Any = None, actor_name: str | None = None, channel: str, reason: str = "", source: str = "") -> ChangeSet:
+def open_changeset(
+    *, actor: Any = None, actor_name: str | None = None, channel: str, reason: str = "", source: str = ""
+) -> ChangeSet:
     name = actor_name or (actor.get_username() if actor is not None else "system")
     return ChangeSet.objects.create(
         at=timezone.now(), actor=actor if getattr(actor, "pk", None) else None, actor_name=name,
@@ -32,7 +34,14 @@ def open_changeset(*, actor: Any = None, actor_name: str | None = None, channel:
     )  # fmt: skip
 
 
-def record(cs: ChangeSet, entity: str, obj: models.Model, old: dict[str, Any] | None, op: str, household_id: int | None) -> HistoryEntry:
+def record(
+    cs: ChangeSet,
+    entity: str,
+    obj: models.Model,
+    old: dict[str, Any] | None,
+    op: str,
+    household_id: int | None,
+) -> HistoryEntry:
     return HistoryEntry.objects.create(
         changeset=cs, at=cs.at, entity=entity, entity_id=obj.pk, household_id=household_id, op=op,
         old=old, new=snapshot(obj),

@@ -21,7 +21,9 @@ class ChangeSet(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    actor_name = models.CharField(max_length=150, help_text="Username, or the system job that made the change.")
+    actor_name = models.CharField(
+        max_length=150, help_text="Username, or the system job that made the change."
+    )
     channel = models.CharField(max_length=16, choices=[(c, c) for c in CHANNEL])
     reason = models.TextField(blank=True)
     source = models.CharField(max_length=200, blank=True, help_text="e.g. import job id and file")

@@ -140,7 +140,9 @@ class Questionnaire:
     def by_name(self) -> dict[str, Question]:
         return {q.name: q for q in self.questions}
 
-    def validate(self, answers: Mapping[str, Any], milieu: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    def validate(
+        self, answers: Mapping[str, Any], milieu: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         """Validate a household's answers. Returns (clean answers, {field: error})."""
         clean: dict[str, Any] = {}
         errors: dict[str, str] = {}
@@ -318,7 +320,9 @@ def _load(code: str) -> CountryProfile:
         currency=data["currency"],
         locales=tuple(data.get("locales", [])),
         default_language=data.get("default_language", "fr"),
-        area_levels=tuple(AreaLevel(code=lv["code"], label=_labels(lv.get("label"))) for lv in data["area_levels"]),
+        area_levels=tuple(
+            AreaLevel(code=lv["code"], label=_labels(lv.get("label"))) for lv in data["area_levels"]
+        ),
         phone_pattern=data["phone"]["pattern"],
         phone_prefix=data["phone"]["prefix"],
         id_types=id_types,

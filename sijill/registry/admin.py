@@ -28,7 +28,15 @@ class HouseholdAdmin(ReadOnlyAdmin):
 
 @admin.register(Person)
 class PersonAdmin(ReadOnlyAdmin):
-    list_display = ("registry_id", "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar", "sex", "birth_date")
+    list_display = (
+        "registry_id",
+        "given_name_lat",
+        "family_name_lat",
+        "given_name_ar",
+        "family_name_ar",
+        "sex",
+        "birth_date",
+    )
     list_filter = ("sex", "vital_status")
     search_fields = ("registry_id", "=external_ref", "family_name_lat", "family_name_ar")
     show_full_result_count = False
@@ -70,4 +78,13 @@ class HistoryEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "started_at", "status", "read", "loaded", "rejected", "already_present", "rejects_dir")
+    list_display = (
+        "pk",
+        "started_at",
+        "status",
+        "read",
+        "loaded",
+        "rejected",
+        "already_present",
+        "rejects_dir",
+    )

@@ -32,11 +32,15 @@ class AdminArea(models.Model):
     country = models.CharField(max_length=2)
     code = models.CharField(max_length=32, unique=True)
     level = models.CharField(max_length=20)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     name_fr = models.CharField(max_length=120)
     name_ar = models.CharField(max_length=120, blank=True)
     milieu = models.CharField(max_length=1, blank=True, choices=_choices(enums.MILIEU))
-    path = models.CharField(max_length=200, db_index=True, help_text="Codes from the top level down, '/'-separated")
+    path = models.CharField(
+        max_length=200, db_index=True, help_text="Codes from the top level down, '/'-separated"
+    )
     valid_from = models.DateField(null=True, blank=True)
     valid_to = models.DateField(null=True, blank=True)
 
@@ -48,10 +52,16 @@ class AdminArea(models.Model):
 
 
 class Household(models.Model):
-    registry_id = models.CharField(max_length=16, unique=True, help_text="Opaque registry id with a check digit")
+    registry_id = models.CharField(
+        max_length=16, unique=True, help_text="Opaque registry id with a check digit"
+    )
     country = models.CharField(max_length=2)
     external_ref = models.CharField(
-        max_length=64, null=True, blank=True, unique=True, help_text="Reference in the file it was imported from"
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Reference in the file it was imported from",
     )
     # Filters by area use area_path (prefix); no separate index on area_id.
     area = models.ForeignKey(AdminArea, on_delete=models.PROTECT, related_name="households", db_index=False)
@@ -60,7 +70,9 @@ class Household(models.Model):
     address = models.CharField(max_length=255, blank=True)
     phone = models.CharField(max_length=20, blank=True)
     # Persons are never deleted, so these need no index for PROTECT checks.
-    head = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    head = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     declarant = models.ForeignKey(
         "Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -70,7 +82,9 @@ class Household(models.Model):
     version = models.PositiveIntegerField(default=1, help_text="Optimistic-locking counter")
     is_deleted = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_changeset = models.ForeignKey(
+        "core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -87,7 +101,9 @@ class Household(models.Model):
 class Person(models.Model):
     PRECISION_DAY, PRECISION_YEAR = "D", "Y"
 
-    registry_id = models.CharField(max_length=16, unique=True, help_text="Opaque registry id with a check digit")
+    registry_id = models.CharField(
+        max_length=16, unique=True, help_text="Opaque registry id with a check digit"
+    )
     external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
     given_name_lat = models.CharField(max_length=100, blank=True)
     family_name_lat = models.CharField(max_length=100, blank=True)
@@ -110,13 +126,17 @@ class Person(models.Model):
     school_level = models.CharField(max_length=20, blank=True, choices=_choices(enums.SCHOOL_LEVEL))
     education_level = models.CharField(max_length=20, blank=True, choices=_choices(enums.EDUCATION_LEVEL))
     literate = models.BooleanField(null=True, blank=True)
-    occupation = models.CharField(max_length=32, blank=True, help_text="Code from the country's occupation list")
+    occupation = models.CharField(
+        max_length=32, blank=True, help_text="Code from the country's occupation list"
+    )
     health_coverage = models.CharField(max_length=32, blank=True, help_text="Code from the country's list")
     phone = models.CharField(max_length=20, blank=True)
     version = models.PositiveIntegerField(default=1)
     is_deleted = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_changeset = models.ForeignKey(
+        "core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -133,7 +153,10 @@ class Person(models.Model):
         ]
 
     def __str__(self) -> str:
-        name = f"{self.given_name_lat} {self.family_name_lat}".strip() or f"{self.given_name_ar} {self.family_name_ar}"
+        name = (
+            f"{self.given_name_lat} {self.family_name_lat}".strip()
+            or f"{self.given_name_ar} {self.family_name_ar}"
+        )
         return f"{name} ({self.registry_id})"
 
 
@@ -145,7 +168,9 @@ class ExternalIdentifier(models.Model):
     id_type = models.CharField(max_length=20)
     value = models.CharField(max_length=40)
     is_deleted = models.BooleanField(default=False)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_changeset = models.ForeignKey(
+        "core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     objects = models.Manager()
     live = LiveManager()
@@ -172,13 +197,17 @@ class Membership(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
     # Covered by the (household, end_date) index.
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships", db_index=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="memberships", db_index=False
+    )
     relationship = models.CharField(max_length=20, choices=_choices(enums.RELATIONSHIP))
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
     is_deleted = models.BooleanField(default=False)
-    created_changeset = models.ForeignKey("core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_changeset = models.ForeignKey(
+        "core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     objects = models.Manager()
     live = LiveManager()

@@ -50,7 +50,12 @@ def household_as_of(household: Household, at: dt.datetime) -> HouseholdAsOf | No
     members = []
     for m in Membership.objects.filter(household=household).select_related("person", "created_changeset"):
         ms = state_as_of("membership", m, m.created_changeset.at, at)
-        if ms is None or ms["is_deleted"] or ms["start_date"] > day or (ms["end_date"] and ms["end_date"] <= day):
+        if (
+            ms is None
+            or ms["is_deleted"]
+            or ms["start_date"] > day
+            or (ms["end_date"] and ms["end_date"] <= day)
+        ):
             continue
         ps = state_as_of("person", m.person, m.person.created_at, at)
         if ps is None:
@@ -80,13 +85,19 @@ def household_timeline(household: Household) -> list[TimelineEvent]:
     """Every change to the household and its members, newest first."""
     events: list[TimelineEvent] = []
     cs: ChangeSet = household.created_changeset
-    events.append(TimelineEvent(cs.at, cs.actor_name, cs.channel, cs.reason, "household", household.pk, "C", {}))
+    events.append(
+        TimelineEvent(cs.at, cs.actor_name, cs.channel, cs.reason, "household", household.pk, "C", {})
+    )
     for e in HistoryEntry.objects.filter(household_id=household.pk).select_related("changeset"):
         old, new = e.old or {}, e.new or {}
-        changes = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+        changes = {
+            k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+        }
         changes.pop("version", None)
         changes.pop("updated_at", None)
         c = e.changeset
-        events.append(TimelineEvent(e.at, c.actor_name, c.channel, c.reason, e.entity, e.entity_id, e.op, changes))
+        events.append(
+            TimelineEvent(e.at, c.actor_name, c.channel, c.reason, e.entity, e.entity_id, e.op, changes)
+        )
     events.sort(key=lambda ev: ev.at, reverse=True)
     return events

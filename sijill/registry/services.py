@@ -52,8 +52,10 @@ def _s(value: Any) -> str | None:
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     cols: list[str] = sorted({k for r in rows for k in r})
     data = {c: [_s(r.get(c)) for r in rows] for c in cols}
-    return pl.DataFrame(data, schema={c: pl.Utf8 for c in cols}).with_row_index("_row", offset=1).with_columns(
-        pl.col("_row").cast(pl.Int64)
+    return (
+        pl.DataFrame(data, schema={c: pl.Utf8 for c in cols})
+        .with_row_index("_row", offset=1)
+        .with_columns(pl.col("_row").cast(pl.Int64))
     )
 
 
@@ -68,7 +70,12 @@ def _errors_dict(errors: pl.DataFrame) -> dict[str, str]:
 
 
 def register_household(
-    household: dict[str, Any], members: list[dict[str, Any]], *, actor: Any = None, channel: str = "CENTRE", reason: str = "registration"
+    household: dict[str, Any],
+    members: list[dict[str, Any]],
+    *,
+    actor: Any = None,
+    channel: str = "CENTRE",
+    reason: str = "registration",
 ) -> Household:
     """Register one household with its members, with exactly the bulk import's rules.
 
@@ -80,11 +87,14 @@ def register_household(
     href = household.get("household_ref") or f"{channel.lower()}-{timezone.now():%Y%m%d%H%M%S%f}"
     hrow = {**household, "household_ref": href}
     prows = [
-        {**m, "household_ref": href, "person_ref": m.get("person_ref") or f"{href}-{i + 1}"} for i, m in enumerate(members)
+        {**m, "household_ref": href, "person_ref": m.get("person_ref") or f"{href}-{i + 1}"}
+        for i, m in enumerate(members)
     ]
     from sijill.registry.intake.job import _existing_identifiers, _existing_person_refs
 
-    existing = validate.Existing(identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs)
+    existing = validate.Existing(
+        identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs
+    )
     result = validate.validate(_frame([hrow]), _frame(prows), profile, existing=existing)
     if result.errors.height:
         raise RegistryValidationError(_errors_dict(result.errors))
@@ -119,7 +129,13 @@ HOUSEHOLD_FIELDS = {"area_code", "milieu", "address", "phone", "registered_on", 
 
 @transaction.atomic
 def update_household(
-    household_id: int, *, expected_version: int, changes: dict[str, Any], actor: Any = None, channel: str, reason: str
+    household_id: int,
+    *,
+    expected_version: int,
+    changes: dict[str, Any],
+    actor: Any = None,
+    channel: str,
+    reason: str,
 ) -> Household:
     """Change household fields and questionnaire answers (column names of the import format)."""
     profile = _profile()
@@ -149,7 +165,12 @@ def update_household(
         hh.area, hh.area_path = area, area.path
     import json
 
-    hh.milieu, hh.address, hh.phone, hh.registered_on = row["milieu"], row["address"], row["phone"], row["registered_on"]
+    hh.milieu, hh.address, hh.phone, hh.registered_on = (
+        row["milieu"],
+        row["address"],
+        row["phone"],
+        row["registered_on"],
+    )
     hh.socio = json.loads(row["socio"])
     hh.questionnaire_version = profile.questionnaire.version
     _bump(hh, cs.at)
@@ -158,25 +179,44 @@ def update_household(
     return hh
 
 
-PERSON_FIELDS = set(validate.PERSON_COLUMNS) - {"person_ref", "household_ref", "relationship", "id_type", "id_value", "id2_type", "id2_value"}
+PERSON_FIELDS = set(validate.PERSON_COLUMNS) - {
+    "person_ref",
+    "household_ref",
+    "relationship",
+    "id_type",
+    "id_value",
+    "id2_type",
+    "id2_value",
+}
 
 
 def _person_row(p: Person) -> dict[str, Any]:
     row: dict[str, Any] = {f: getattr(p, f) for f in PERSON_FIELDS if f not in ("birth_date",)}
-    row["birth_date"] = str(p.birth_date.year) if p.birth_date_precision == Person.PRECISION_YEAR else p.birth_date
+    row["birth_date"] = (
+        str(p.birth_date.year) if p.birth_date_precision == Person.PRECISION_YEAR else p.birth_date
+    )
     return row
 
 
 @transaction.atomic
 def update_person(
-    person_id: int, *, household_id: int, expected_version: int, changes: dict[str, Any], actor: Any = None, channel: str, reason: str
+    person_id: int,
+    *,
+    household_id: int,
+    expected_version: int,
+    changes: dict[str, Any],
+    actor: Any = None,
+    channel: str,
+    reason: str,
 ) -> Person:
     """Change a member's fields. The household's version guards against concurrent edits."""
     profile = _profile()
     hh = _lock(household_id, expected_version)
     person = Person.objects.select_for_update().get(pk=person_id)
     if not Membership.live.filter(person=person, household=hh, end_date__isnull=True).exists():
-        raise RegistryValidationError({"person": f"{person.registry_id} is not an active member of {hh.registry_id}"})
+        raise RegistryValidationError(
+            {"person": f"{person.registry_id} is not an active member of {hh.registry_id}"}
+        )
     unknown = set(changes) - PERSON_FIELDS
     if unknown:
         raise RegistryValidationError({u: "is not a person field that can be changed here" for u in unknown})
@@ -190,7 +230,13 @@ def update_person(
     old = snapshot(person)
     cs = open_changeset(actor=actor, channel=channel, reason=reason)
     for f in PERSON_FIELDS:
-        setattr(person, f, row[f] if row[f] is not None or f in ("in_school", "literate", "death_date") else getattr(person, f))
+        setattr(
+            person,
+            f,
+            row[f]
+            if row[f] is not None or f in ("in_school", "literate", "death_date")
+            else getattr(person, f),
+        )
     person.birth_date_precision = row["birth_date_precision"]
     person.birth_date_approx = row["birth_date_approx"]
     person.version += 1
@@ -212,7 +258,14 @@ def update_person(
 
 @transaction.atomic
 def end_membership(
-    membership_id: int, *, expected_version: int, end_date: dt.date, end_reason: str, actor: Any = None, channel: str, reason: str
+    membership_id: int,
+    *,
+    expected_version: int,
+    end_date: dt.date,
+    end_reason: str,
+    actor: Any = None,
+    channel: str,
+    reason: str,
 ) -> Membership:
     """A member leaves the household (moved out, married, deceased...)."""
     m = Membership.live.get(pk=membership_id)
@@ -222,7 +275,9 @@ def end_membership(
     if end_date < m.start_date:
         raise RegistryValidationError({"end_date": "is before the membership started"})
     if m.relationship == "HEAD":
-        raise RegistryValidationError({"relationship": "name a new head before the head leaves the household"})
+        raise RegistryValidationError(
+            {"relationship": "name a new head before the head leaves the household"}
+        )
     old = snapshot(m)
     cs = open_changeset(actor=actor, channel=channel, reason=reason)
     m.end_date, m.end_reason = end_date, end_reason
@@ -246,7 +301,11 @@ def join_household(
         raise RegistryValidationError({"relationship": "must be a relationship other than HEAD"})
     cs = open_changeset(actor=actor, channel=channel, reason=reason)
     m = Membership.objects.create(
-        person_id=person_id, household=hh, relationship=relationship, start_date=start_date, created_changeset=cs
+        person_id=person_id,
+        household=hh,
+        relationship=relationship,
+        start_date=start_date,
+        created_changeset=cs,
     )
     h_old = snapshot(hh)
     _bump(hh, cs.at)
@@ -256,7 +315,9 @@ def join_household(
 
 
 @transaction.atomic
-def delete_household(household_id: int, *, expected_version: int, actor: Any = None, channel: str, reason: str) -> Household:
+def delete_household(
+    household_id: int, *, expected_version: int, actor: Any = None, channel: str, reason: str
+) -> Household:
     """Soft-delete a household and end its memberships. Nothing is erased."""
     if not reason:
         raise RegistryValidationError({"reason": "a reason is required to delete a household"})

@@ -10,16 +10,24 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import household_row, person_row, write_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def sijill(db_url: str, *args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess[str]:
+def sijill(
+    db_url: str, *args: str, env: dict[str, str] | None = None, **kw
+) -> subprocess.CompletedProcess[str]:
     e = {**os.environ, "SIJILL_DATABASE_URL": db_url, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "sijill.cli", *args], cwd=ROOT, env=e, capture_output=True, text=True, timeout=600, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "sijill.cli", *args],
+        cwd=ROOT,
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **kw,
+    )
 
 
 def test_import_json_and_stats_json_and_idempotent_rerun(tmp_path, family, scratch_db_url):
@@ -28,9 +36,19 @@ def test_import_json_and_stats_json_and_idempotent_rerun(tmp_path, family, scrat
     first = sijill(scratch_db_url, "import", *map(str, files), "--json")
     assert first.returncode == 0, first.stderr
     s = json.loads(first.stdout)
-    assert {k: s[k] for k in ("read", "loaded", "rejected", "already_present")} == {"read": 2, "loaded": 2, "rejected": 0, "already_present": 0}
+    assert {k: s[k] for k in ("read", "loaded", "rejected", "already_present")} == {
+        "read": 2,
+        "loaded": 2,
+        "rejected": 0,
+        "already_present": 0,
+    }
     again = json.loads(sijill(scratch_db_url, "import", str(tmp_path), "--json").stdout)
-    assert {k: again[k] for k in ("read", "loaded", "rejected", "already_present")} == {"read": 2, "loaded": 0, "rejected": 0, "already_present": 2}
+    assert {k: again[k] for k in ("read", "loaded", "rejected", "already_present")} == {
+        "read": 2,
+        "loaded": 0,
+        "rejected": 0,
+        "already_present": 2,
+    }
     stats = json.loads(sijill(scratch_db_url, "stats", "--json").stdout)
     assert stats == {"households": 2, "persons": 5, "active_memberships": 5}
 
@@ -53,7 +71,14 @@ def _dump(db_url: str) -> list[tuple]:
         "i=sorted((x.person.external_ref, x.id_type, x.value) for x in I.objects.select_related('person'));"
         "print(json.dumps([h, p, m, i]))"
     )
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "SIJILL_DATABASE_URL": db_url}, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "SIJILL_DATABASE_URL": db_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -65,7 +90,9 @@ def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp
         ref = f"K{i:05d}"
         hh.append(household_row(ma, ref))
         pp.append(person_row(f"{ref}-1", ref, "HEAD", id_type="CNIE", id_value=f"KA{i:06d}"))
-        pp.append(person_row(f"{ref}-2", ref, "SPOUSE", sex="F", given_name_lat="Amina", given_name_ar="أمينة"))
+        pp.append(
+            person_row(f"{ref}-2", ref, "SPOUSE", sex="F", given_name_lat="Amina", given_name_ar="أمينة")
+        )
         pp.append(person_row(f"{ref}-3", ref, "CHILD", birth_date="2010"))
     pp[7]["sex"] = "?"  # one bad household, so rejects are part of the comparison too
     files = write_tables(tmp_path / "in", hh, pp)
@@ -89,7 +116,9 @@ def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp
     r = json.loads(resumed.stdout)
     assert r["already_present"] == partial and r["loaded"] + r["already_present"] + r["rejected"] == 600
     # One clean run in another database gives the same registry.
-    clean_url = scratch_db_url.replace("scratch.sqlite3", "clean.sqlite3") if "sqlite" in scratch_db_url else None
+    clean_url = (
+        scratch_db_url.replace("scratch.sqlite3", "clean.sqlite3") if "sqlite" in scratch_db_url else None
+    )
     if clean_url is None:
         import uuid
 

@@ -54,7 +54,12 @@ def test_update_records_who_when_why_channel_and_old_new_values(family, django_u
     agent = django_user_model.objects.create_user("agent1", password="x" * 12)
     h = _register(family)
     h = services.update_household(
-        h.pk, expected_version=1, changes={"address": "12 rue des Orangers"}, actor=agent, channel="CENTRE", reason="moved"
+        h.pk,
+        expected_version=1,
+        changes={"address": "12 rue des Orangers"},
+        actor=agent,
+        channel="CENTRE",
+        reason="moved",
     )
     e = HistoryEntry.objects.get(entity="household", entity_id=h.pk)
     assert (e.changeset.actor_name, e.changeset.channel, e.changeset.reason) == ("agent1", "CENTRE", "moved")
@@ -67,27 +72,56 @@ def test_update_records_who_when_why_channel_and_old_new_values(family, django_u
 
 def test_concurrent_edits_are_detected_not_overwritten(family):
     h = _register(family)
-    services.update_household(h.pk, expected_version=1, changes={"address": "A"}, channel="CENTRE", reason="r")
+    services.update_household(
+        h.pk, expected_version=1, changes={"address": "A"}, channel="CENTRE", reason="r"
+    )
     with pytest.raises(services.ConcurrentEditError, match="changed by someone else"):
-        services.update_household(h.pk, expected_version=1, changes={"address": "B"}, channel="ONLINE", reason="r")
+        services.update_household(
+            h.pk, expected_version=1, changes={"address": "B"}, channel="ONLINE", reason="r"
+        )
     assert Household.objects.get(pk=h.pk).address == "A"
     # A member edit also moves the household's version on.
     p = Person.objects.get(external_ref="P3")
-    services.update_person(p.pk, household_id=h.pk, expected_version=2, changes={"phone": "0612345678"}, channel="CENTRE", reason="r")
+    services.update_person(
+        p.pk,
+        household_id=h.pk,
+        expected_version=2,
+        changes={"phone": "0612345678"},
+        channel="CENTRE",
+        reason="r",
+    )
     with pytest.raises(services.ConcurrentEditError):
-        services.update_household(h.pk, expected_version=2, changes={"address": "C"}, channel="CENTRE", reason="r")
+        services.update_household(
+            h.pk, expected_version=2, changes={"address": "C"}, channel="CENTRE", reason="r"
+        )
 
 
 def test_household_read_as_it_stood_on_past_dates(family):
     h = _register(family)
     t0 = _tick()
-    services.update_household(h.pk, expected_version=1, changes={"address": "Old street"}, channel="CENTRE", reason="r")
+    services.update_household(
+        h.pk, expected_version=1, changes={"address": "Old street"}, channel="CENTRE", reason="r"
+    )
     t1 = _tick()
     son = Person.objects.get(external_ref="P3")
-    services.update_person(son.pk, household_id=h.pk, expected_version=2, changes={"in_school": False, "school_sector": None, "school_level": None}, channel="ONLINE", reason="left school")
+    services.update_person(
+        son.pk,
+        household_id=h.pk,
+        expected_version=2,
+        changes={"in_school": False, "school_sector": None, "school_level": None},
+        channel="ONLINE",
+        reason="left school",
+    )
     m = Membership.objects.get(person=son)
     t2 = _tick()
-    services.end_membership(m.pk, expected_version=3, end_date=timezone.localdate(), end_reason="moved out", channel="CENTRE", reason="r")
+    services.end_membership(
+        m.pk,
+        expected_version=3,
+        end_date=timezone.localdate(),
+        end_reason="moved out",
+        channel="CENTRE",
+        reason="r",
+    )
     t3 = _tick()
     services.delete_household(h.pk, expected_version=4, channel="CENTRE", reason="duplicate registration")
 
@@ -124,12 +158,41 @@ def test_one_active_household_per_person_is_enforced_by_the_database(family):
     son = Person.objects.get(external_ref="P3")
     m = Membership.objects.get(person=son)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Membership.objects.create(person=son, household=h2, relationship="OTHER_RELATIVE", start_date=dt.date(2025, 2, 1), created_changeset=m.created_changeset)
+        Membership.objects.create(
+            person=son,
+            household=h2,
+            relationship="OTHER_RELATIVE",
+            start_date=dt.date(2025, 2, 1),
+            created_changeset=m.created_changeset,
+        )
     # Through the service, the same move fails until the first membership has ended.
     with pytest.raises(IntegrityError):
-        services.join_household(son.pk, h2.pk, expected_version=1, relationship="GRANDCHILD", start_date=dt.date(2025, 3, 1), channel="CENTRE", reason="r")
-    services.end_membership(m.pk, expected_version=1, end_date=dt.date(2025, 3, 1), end_reason="moved", channel="CENTRE", reason="r")
-    services.join_household(son.pk, h2.pk, expected_version=1, relationship="OTHER_RELATIVE", start_date=dt.date(2025, 3, 1), channel="CENTRE", reason="r")
+        services.join_household(
+            son.pk,
+            h2.pk,
+            expected_version=1,
+            relationship="GRANDCHILD",
+            start_date=dt.date(2025, 3, 1),
+            channel="CENTRE",
+            reason="r",
+        )
+    services.end_membership(
+        m.pk,
+        expected_version=1,
+        end_date=dt.date(2025, 3, 1),
+        end_reason="moved",
+        channel="CENTRE",
+        reason="r",
+    )
+    services.join_household(
+        son.pk,
+        h2.pk,
+        expected_version=1,
+        relationship="OTHER_RELATIVE",
+        start_date=dt.date(2025, 3, 1),
+        channel="CENTRE",
+        reason="r",
+    )
     assert Membership.live.filter(person=son, end_date__isnull=True).get().household_id == h2.pk
     assert h1.pk != h2.pk
 
@@ -137,7 +200,14 @@ def test_one_active_household_per_person_is_enforced_by_the_database(family):
 def test_death_ends_the_membership(family):
     h = _register(family)
     grandma = Person.objects.get(external_ref="P2")
-    services.update_person(grandma.pk, household_id=h.pk, expected_version=1, changes={"vital_status": "DECEASED", "death_date": "2025-06-01"}, channel="ADMIN_DATA", reason="civil registry")
+    services.update_person(
+        grandma.pk,
+        household_id=h.pk,
+        expected_version=1,
+        changes={"vital_status": "DECEASED", "death_date": "2025-06-01"},
+        channel="ADMIN_DATA",
+        reason="civil registry",
+    )
     m = Membership.objects.get(person=grandma)
     assert m.end_date == dt.date(2025, 6, 1) and m.end_reason == "deceased"
 
@@ -146,6 +216,8 @@ def test_person_update_is_validated(family):
     h = _register(family)
     p = Person.objects.get(external_ref="P1")
     with pytest.raises(services.RegistryValidationError) as e:
-        services.update_person(p.pk, household_id=h.pk, expected_version=1, changes={"sex": "Z"}, channel="CENTRE", reason="r")
+        services.update_person(
+            p.pk, household_id=h.pk, expected_version=1, changes={"sex": "Z"}, channel="CENTRE", reason="r"
+        )
     assert "sex" in str(e.value)
     assert Person.objects.get(pk=p.pk).version == 1

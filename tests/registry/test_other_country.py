@@ -21,10 +21,31 @@ def ml():
 
 def _mali_family(ml):
     nina = next(iter(ml.id_types))
-    hh = [household_row(ml, "BKO-1", milieu=next(a.milieu for a in ml.areas if a.level == "commune" and a.milieu) or "U")]
+    hh = [
+        household_row(
+            ml, "BKO-1", milieu=next(a.milieu for a in ml.areas if a.level == "commune" and a.milieu) or "U"
+        )
+    ]
     pp = [
-        person_row("M1", "BKO-1", "HEAD", given_name_lat="Amadou", family_name_lat="Coulibaly", given_name_ar=None, family_name_ar=None),
-        person_row("M2", "BKO-1", "SPOUSE", given_name_lat="Awa", family_name_lat="Traoré", given_name_ar=None, family_name_ar=None, sex="F"),
+        person_row(
+            "M1",
+            "BKO-1",
+            "HEAD",
+            given_name_lat="Amadou",
+            family_name_lat="Coulibaly",
+            given_name_ar=None,
+            family_name_ar=None,
+        ),
+        person_row(
+            "M2",
+            "BKO-1",
+            "SPOUSE",
+            given_name_lat="Awa",
+            family_name_lat="Traoré",
+            given_name_ar=None,
+            family_name_ar=None,
+            sex="F",
+        ),
     ]
     return hh, pp, nina
 
@@ -44,7 +65,9 @@ def test_mali_household_imports_with_its_own_questionnaire_and_geography(tmp_pat
 def test_moroccan_fields_are_not_part_of_malis_registry(tmp_path, ml, settings):
     settings.SIJILL_COUNTRY = "ML"
     ma = get_profile("ma")
-    moroccan_only = sorted({q.name for q in ma.questionnaire.questions} - {q.name for q in ml.questionnaire.questions})
+    moroccan_only = sorted(
+        {q.name for q in ma.questionnaire.questions} - {q.name for q in ml.questionnaire.questions}
+    )
     assert "spend_butane" in moroccan_only
     hh, pp, _ = _mali_family(ml)
     hh[0]["spend_butane"] = "120"

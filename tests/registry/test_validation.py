@@ -76,8 +76,12 @@ def _run(tmp_path: Path, hh: list[dict[str, Any]], pp: list[dict[str, Any]]) -> 
     return run_import(files, rejects_dir=tmp_path / "rejects")
 
 
-@pytest.mark.parametrize(("table", "index", "column", "value", "reason"), CASES, ids=[f"{c[0]}.{c[2]}={c[3]!s:.12}" for c in CASES])
-def test_bad_cell_rejects_its_household_with_a_clear_reason(tmp_path, family, table, index, column, value, reason):
+@pytest.mark.parametrize(
+    ("table", "index", "column", "value", "reason"), CASES, ids=[f"{c[0]}.{c[2]}={c[3]!s:.12}" for c in CASES]
+)
+def test_bad_cell_rejects_its_household_with_a_clear_reason(
+    tmp_path, family, table, index, column, value, reason
+):
     hh, pp = copy.deepcopy(family)
     rows = hh if table == "households" else pp
     rows[index][column] = value
@@ -85,7 +89,11 @@ def test_bad_cell_rejects_its_household_with_a_clear_reason(tmp_path, family, ta
     assert s.loaded + s.rejected + s.already_present == s.read
     assert s.rejected >= 1 and s.loaded <= 1
     errors = pl.read_csv(tmp_path / "rejects" / "errors.csv", infer_schema=False)
-    hit = errors.filter((pl.col("file") == table) & (pl.col("row") == str(index + 2)) & pl.col("reason").str.contains(reason, literal=True))
+    hit = errors.filter(
+        (pl.col("file") == table)
+        & (pl.col("row") == str(index + 2))
+        & pl.col("reason").str.contains(reason, literal=True)
+    )
     assert hit.height >= 1, errors.to_dicts()
     # The bad cell sinks household H1 whole; the widow's household H2 is untouched by it.
     assert not Household.objects.filter(external_ref="H1").exists()
@@ -123,9 +131,13 @@ def test_rejects_files_hold_the_original_rows_and_can_be_reimported_once_fixed(t
     assert rej["_row"].to_list() == ["2", "3", "4", "5"]
     assert rej.filter(pl.col("person_ref") == "P3")["sex"].to_list() == ["?"]
     assert "sex: sex must be M or F" in rej.filter(pl.col("person_ref") == "P3")["_errors"][0]
-    fixed = rej.with_columns(pl.when(pl.col("person_ref") == "P3").then(pl.lit("M")).otherwise(pl.col("sex")).alias("sex"))
+    fixed = rej.with_columns(
+        pl.when(pl.col("person_ref") == "P3").then(pl.lit("M")).otherwise(pl.col("sex")).alias("sex")
+    )
     fixed.write_csv(tmp_path / "rejects" / "persons.rejected.csv")
-    s = run_import([tmp_path / "rejects" / "households.rejected.csv", tmp_path / "rejects" / "persons.rejected.csv"])
+    s = run_import(
+        [tmp_path / "rejects" / "households.rejected.csv", tmp_path / "rejects" / "persons.rejected.csv"]
+    )
     assert (s.read, s.loaded, s.rejected) == (1, 1, 0)
     assert Person.objects.count() == 5
 
@@ -136,7 +148,14 @@ def test_duplicate_refs_and_identifiers_in_the_file(tmp_path, family):
     s = _run(tmp_path, hh, pp)
     assert s.loaded == 0 and s.rejected == 2
     errors = pl.read_csv(tmp_path / "rejects" / "errors.csv", infer_schema=False)
-    assert errors.filter(pl.col("reason").str.contains("is given to more than one person in the file (rows 2, 6)", literal=True)).height == 2
+    assert (
+        errors.filter(
+            pl.col("reason").str.contains(
+                "is given to more than one person in the file (rows 2, 6)", literal=True
+            )
+        ).height
+        == 2
+    )
 
 
 def test_identifier_already_in_the_registry_is_a_conflict_not_an_overwrite(tmp_path, family):
@@ -148,7 +167,10 @@ def test_identifier_already_in_the_registry_is_a_conflict_not_an_overwrite(tmp_p
     s = _run(tmp_path / "b", new_h, new_p)
     assert s.rejected == 1
     errors = pl.read_csv(tmp_path / "b" / "rejects" / "errors.csv", infer_schema=False)
-    assert f"CNIE BK123456 already belongs to person {owner.registry_id} in the registry" in errors["reason"].to_list()
+    assert (
+        f"CNIE BK123456 already belongs to person {owner.registry_id} in the registry"
+        in errors["reason"].to_list()
+    )
     assert Person.objects.get(external_ref="P1").identifiers.get().value == "BK123456"
 
 

@@ -22,6 +22,7 @@ from sijill.core import bulk
 from sijill.countries import CountryProfile, get_profile
 from sijill.registry.geography import sync_geography
 from sijill.registry.intake import load, reader, validate
+from sijill.registry.intake.progress import ImportProgress
 from sijill.registry.models import ImportJob
 
 CHUNK_HOUSEHOLDS = int(os.environ.get("SIJILL_IMPORT_CHUNK", "20000"))
@@ -49,16 +50,6 @@ class ImportSummary:
         return asdict(self)
 
 
-class ImportProgress:
-    """Callbacks for a progress display (the CLI shows a Rich bar)."""
-
-    def start(self, total_households: int) -> None: ...
-
-    def advance(self, households: int) -> None: ...
-
-    def message(self, text: str) -> None: ...
-
-
 def _existing_refs(refs: pl.Series) -> set[str]:
     out: set[str] = set()
     values = refs.drop_nulls().unique().to_list()
@@ -74,7 +65,9 @@ def _existing_refs(refs: pl.Series) -> set[str]:
 
 
 def _registry_empty() -> bool:
-    return bulk.query_frame("SELECT COUNT(*) AS n FROM (SELECT 1 FROM registry_person LIMIT 1) t")["n"][0] == 0
+    return (
+        bulk.query_frame("SELECT COUNT(*) AS n FROM (SELECT 1 FROM registry_person LIMIT 1) t")["n"][0] == 0
+    )
 
 
 def _existing_identifiers(profile: CountryProfile) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -159,7 +152,9 @@ def write_rejects(result: validate.Validated, directory: Path, names: tuple[str,
         cols = [c for c in frame.columns if c not in ("_row", "_errors")]
         frame.select(*cols, "_row", "_errors").sort("_row").write_csv(directory / name)
     result.errors.rename({"table": "file"}).with_columns(
-        pl.col("file").replace({"households": h_name.split(".rejected")[0], "persons": p_name.split(".rejected")[0]})
+        pl.col("file").replace(
+            {"households": h_name.split(".rejected")[0], "persons": p_name.split(".rejected")[0]}
+        )
     ).write_csv(directory / "errors.csv")
 
 
@@ -189,7 +184,19 @@ def run_import(
         actor_name=actor_name,
     )
     try:
-        summary = _run(job, hh_table, pp_table, profile, rejects_dir, actor_name, actor_id, channel, progress, chunk_households, today)
+        summary = _run(
+            job,
+            hh_table,
+            pp_table,
+            profile,
+            rejects_dir,
+            actor_name,
+            actor_id,
+            channel,
+            progress,
+            chunk_households,
+            today,
+        )
         summary.phases = {"read": round(read_seconds, 3), **summary.phases}
     except Exception as exc:
         job.status, job.error, job.finished_at = "failed", str(exc), timezone.now()
@@ -229,7 +236,9 @@ def _run(
         hh_new, pp_new, already = hh, pp, 0
     existing = validate.Existing()
     if present or not _registry_empty():
-        existing = validate.Existing(identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs)
+        existing = validate.Existing(
+            identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs
+        )
     t_validate = time.perf_counter()
     result = validate.validate(hh_new, pp_new, profile, today=today, existing=existing)
     t_validate = time.perf_counter() - t_validate
@@ -238,7 +247,9 @@ def _run(
     out_dir: Path | None = None
     if result.errors.height:
         out_dir = rejects_dir or (settings.VAR_DIR / "rejects" / f"job-{job.pk}")
-        write_rejects(result, out_dir, (f"{hh_table.path.stem}.rejected.csv", f"{pp_table.path.stem}.rejected.csv"))
+        write_rejects(
+            result, out_dir, (f"{hh_table.path.stem}.rejected.csv", f"{pp_table.path.stem}.rejected.csv")
+        )
         progress.message(f"{rejected:,} households rejected; see {out_dir}")
     progress.advance(rejected)
     t_load = time.perf_counter()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from django.utils import timezone
@@ -39,7 +40,7 @@ class Chunk:
     households: pl.DataFrame
     memberships: pl.DataFrame  # person_id, household_id local
     identifiers: pl.DataFrame  # person_id local
-    changeset: dict[str, object]
+    changeset: dict[str, Any]
 
     @property
     def sizes(self) -> tuple[int, int]:
@@ -73,16 +74,22 @@ def build_chunk(
         pl.lit(False).alias("is_deleted"),
         pl.lit(None, pl.Datetime("us")).alias("deleted_at"),
     ]
-    p = persons.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("registry_id"))
+    p = persons.with_row_index("id").with_columns(
+        pl.col("id").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("registry_id")
+    )
     p_keys = p.select("person_ref", "household_ref", "id", "relationship")
-    heads = p_keys.filter(pl.col("relationship") == "HEAD").select("household_ref", pl.col("id").alias("head_id"))
+    heads = p_keys.filter(pl.col("relationship") == "HEAD").select(
+        "household_ref", pl.col("id").alias("head_id")
+    )
     h = (
         households.with_row_index("id")
         .with_columns(pl.col("id").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("registry_id"))
         .join(areas, on="area_code", how="left")
         .join(heads, on="household_ref", how="left")
         .join(
-            p_keys.select(pl.col("person_ref").alias("declarant_ref"), "household_ref", pl.col("id").alias("_decl")),
+            p_keys.select(
+                pl.col("person_ref").alias("declarant_ref"), "household_ref", pl.col("id").alias("_decl")
+            ),
             on=["household_ref", "declarant_ref"],
             how="left",
         )
@@ -91,7 +98,9 @@ def build_chunk(
     if h["area_id"].null_count():
         missing = h.filter(pl.col("area_id").is_null())["area_code"][0]
         raise RuntimeError(f"area {missing} is not loaded in the registry; run `sijill migrate` first")
-    person_rows = p.select(*[pl.col("person_ref").alias(c) if c == "external_ref" else c for c in PERSON_COLUMNS], *stamp)
+    person_rows = p.select(
+        *[pl.col("person_ref").alias(c) if c == "external_ref" else c for c in PERSON_COLUMNS], *stamp
+    )
     household_rows = h.select(
         "id", "registry_id", pl.lit(profile.code).alias("country"), pl.col("household_ref").alias("external_ref"),
         "area_id", "area_path", "milieu", "address", "phone", "head_id",
@@ -103,9 +112,14 @@ def build_chunk(
         pl.col("id").alias("person_id"),
         "household_id",
         "relationship",
-        pl.min_horizontal("registered_on", pl.col("death_date").fill_null(pl.col("registered_on"))).alias("start_date"),
+        pl.min_horizontal("registered_on", pl.col("death_date").fill_null(pl.col("registered_on"))).alias(
+            "start_date"
+        ),
         pl.col("death_date").alias("end_date"),
-        pl.when(pl.col("death_date").is_not_null()).then(pl.lit("deceased")).otherwise(pl.lit("")).alias("end_reason"),
+        pl.when(pl.col("death_date").is_not_null())
+        .then(pl.lit("deceased"))
+        .otherwise(pl.lit(""))
+        .alias("end_reason"),
         pl.lit(False).alias("is_deleted"),
     )
     identifiers = pl.concat(
@@ -128,7 +142,9 @@ def _taken(s: bulk.BulkSession, table: str) -> Callable[[Iterable[str]], set[str
         vals = list(values)
         if not vals:
             return set()
-        df = s.query(f"SELECT registry_id FROM {table} WHERE {s.in_list('registry_id')}", [s.list_param(vals)])
+        df = s.query(
+            f"SELECT registry_id FROM {table} WHERE {s.in_list('registry_id')}", [s.list_param(vals)]
+        )
         return set(df["registry_id"].to_list()) if df.height else set()
 
     return check
@@ -143,7 +159,9 @@ def finalise(chunk: Chunk, s: bulk.BulkSession) -> list[tuple[str, pl.DataFrame]
     p_map = pl.Series(p_base, dtype=pl.Int64)
     h_map = pl.Series(h_base, dtype=pl.Int64)
     p_rid = pl.Series(ids.allocate_ids(np_, ids.PERSON_ID_WIDTH, _taken(s, "registry_person")), dtype=pl.Utf8)
-    h_rid = pl.Series(ids.allocate_ids(nh, ids.HOUSEHOLD_ID_WIDTH, _taken(s, "registry_household")), dtype=pl.Utf8)
+    h_rid = pl.Series(
+        ids.allocate_ids(nh, ids.HOUSEHOLD_ID_WIDTH, _taken(s, "registry_household")), dtype=pl.Utf8
+    )
     cs = pl.lit(cs_id, pl.Int64).alias("created_changeset_id")
 
     def pid(col: str) -> pl.Expr:
@@ -153,7 +171,9 @@ def finalise(chunk: Chunk, s: bulk.BulkSession) -> list[tuple[str, pl.DataFrame]
         return pl.col(col).map_batches(lambda x: h_map.gather(x), return_dtype=pl.Int64)
 
     persons = chunk.persons.with_columns(pid("id"), p_rid.alias("registry_id"), cs)
-    households = chunk.households.with_columns(hid("id"), h_rid.alias("registry_id"), pid("head_id"), pid("declarant_id"), cs)
+    households = chunk.households.with_columns(
+        hid("id"), h_rid.alias("registry_id"), pid("head_id"), pid("declarant_id"), cs
+    )
     memberships = chunk.memberships.with_columns(pid("person_id"), hid("household_id"), cs)
     identifiers = chunk.identifiers.with_columns(pid("person_id"), cs)
     return [

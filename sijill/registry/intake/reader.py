@@ -43,7 +43,9 @@ def _read(path: Path) -> pl.DataFrame:
             df = pl.read_excel(path, infer_schema_length=0)
             df = df.with_columns(pl.all().cast(pl.Utf8))
         else:
-            raise ImportFileError(f"{path.name}: unsupported file type '{suffix}' (use .csv, .xlsx or .parquet)")
+            raise ImportFileError(
+                f"{path.name}: unsupported file type '{suffix}' (use .csv, .xlsx or .parquet)"
+            )
     except ImportFileError:
         raise
     except Exception as exc:  # polars raises many error types; report them the same way
@@ -52,9 +54,7 @@ def _read(path: Path) -> pl.DataFrame:
     # A rejects file carries the row number and errors of an earlier run: ignore them.
     df = df.drop([c for c in ("_row", "_errors") if c in df.columns])
     # Empty strings and whitespace-only values mean "no value".
-    df = df.with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in df.columns
-    )
+    df = df.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in df.columns)
     return df.with_row_index("_row", offset=2).with_columns(pl.col("_row").cast(pl.Int64))
 
 
@@ -103,7 +103,9 @@ def read_tables(paths: list[Path]) -> tuple[Table, Table]:
     tables = [Table(kind, by_kind[kind], _read(by_kind[kind])) for kind in ("households", "persons")]
     for t in tables:
         if "format_version" in t.frame.columns:
-            bad = t.frame.filter(pl.col("format_version").is_not_null() & (pl.col("format_version") != FORMAT_VERSION))
+            bad = t.frame.filter(
+                pl.col("format_version").is_not_null() & (pl.col("format_version") != FORMAT_VERSION)
+            )
             if bad.height:
                 row = bad["_row"][0]
                 raise ImportFileError(

@@ -27,7 +27,16 @@ ERROR_SCHEMA = {
     "reason": pl.Utf8,
 }
 
-HOUSEHOLD_CORE = ["household_ref", "country", "area_code", "milieu", "address", "phone", "registered_on", "declarant_ref"]
+HOUSEHOLD_CORE = [
+    "household_ref",
+    "country",
+    "area_code",
+    "milieu",
+    "address",
+    "phone",
+    "registered_on",
+    "declarant_ref",
+]
 PERSON_COLUMNS = [
     "person_ref", "household_ref", "relationship", "given_name_lat", "family_name_lat", "given_name_ar",
     "family_name_ar", "sex", "birth_date", "birth_date_approx", "id_type", "id_value", "id2_type", "id2_value",
@@ -81,7 +90,9 @@ class _Errors:
             pl.lit(self.table).alias("table"),
             pl.col("_row").alias("row"),
             pl.col("household_ref").cast(pl.Utf8),
-            (pl.col("person_ref") if "person_ref" in self.df.columns else pl.lit(None, pl.Utf8)).alias("person_ref"),
+            (pl.col("person_ref") if "person_ref" in self.df.columns else pl.lit(None, pl.Utf8)).alias(
+                "person_ref"
+            ),
             pl.lit(column).alias("column"),
             value.cast(pl.Utf8).alias("value"),
             reason_e.cast(pl.Utf8).alias("reason"),
@@ -164,7 +175,9 @@ def _ref_checks(e: _Errors, col: str, label: str) -> None:
     e.add(dup, col, pl.lit(f"{label} appears more than once in the file (rows ") + rows + pl.lit(")"))
 
 
-def validate_households(raw: pl.DataFrame, profile: CountryProfile, today: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def validate_households(
+    raw: pl.DataFrame, profile: CountryProfile, today: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Row-level checks of the households table. Returns (typed frame, errors)."""
     qn = profile.questionnaire
     df = _ensure(raw, HOUSEHOLD_CORE + [q.name for q in qn.questions])
@@ -222,7 +235,11 @@ def validate_households(raw: pl.DataFrame, profile: CountryProfile, today: dt.da
         applicable = pl.lit(True) if not q.milieu else (pl.col("milieu") == q.milieu)
         if q.milieu:
             other = "rural" if q.milieu == "R" else "urban"
-            e.add(pl.col("milieu").is_in(list(enums.MILIEU)) & ~applicable & v.is_not_null(), c, f"is only asked in {other} households")
+            e.add(
+                pl.col("milieu").is_in(list(enums.MILIEU)) & ~applicable & v.is_not_null(),
+                c,
+                f"is only asked in {other} households",
+            )
         if q.required:
             e.add(applicable & v.is_null(), c, "is required")
         if q.type in ("int", "decimal"):
@@ -246,7 +263,7 @@ def validate_households(raw: pl.DataFrame, profile: CountryProfile, today: dt.da
             typed = v
         socio_cols.append(pl.when(applicable).then(typed).otherwise(None).alias(c))
     errors = e.frame()
-    typed = df.select(
+    out = df.select(
         "_row",
         "household_ref",
         "area_code",
@@ -255,9 +272,11 @@ def validate_households(raw: pl.DataFrame, profile: CountryProfile, today: dt.da
         pl.when(pl.col("phone").is_null()).then(pl.lit("")).otherwise(pl.col("_phone")).alias("phone"),
         pl.col("_registered_on").fill_null(pl.lit(today)).alias("registered_on"),
         "declarant_ref",
-        pl.struct(socio_cols).struct.json_encode().alias("socio") if socio_cols else pl.lit("{}").alias("socio"),
+        pl.struct(socio_cols).struct.json_encode().alias("socio")
+        if socio_cols
+        else pl.lit("{}").alias("socio"),
     )
-    return typed, errors
+    return out, errors
 
 
 def _id_checks(e: _Errors, df: pl.DataFrame, profile: CountryProfile) -> pl.DataFrame:
@@ -270,21 +289,42 @@ def _id_checks(e: _Errors, df: pl.DataFrame, profile: CountryProfile) -> pl.Data
         )
         upper_types = [k for k, t in profile.id_types.items() if t.normalise_upper]
         df = df.with_columns(
-            pl.when(pl.col(tcol).is_in(upper_types)).then(pl.col(norm).str.to_uppercase()).otherwise(pl.col(norm)).alias(norm)
+            pl.when(pl.col(tcol).is_in(upper_types))
+            .then(pl.col(norm).str.to_uppercase())
+            .otherwise(pl.col(norm))
+            .alias(norm)
         )
     e.df = df
     for tcol, vcol in ID_PAIRS:
         norm = f"_{vcol}"
-        e.add(pl.col(tcol).is_not_null() & pl.col(vcol).is_null(), vcol, f"{vcol} is required when {tcol} is given")
-        e.add(pl.col(tcol).is_null() & pl.col(vcol).is_not_null(), tcol, f"{tcol} is required when {vcol} is given")
+        e.add(
+            pl.col(tcol).is_not_null() & pl.col(vcol).is_null(),
+            vcol,
+            f"{vcol} is required when {tcol} is given",
+        )
+        e.add(
+            pl.col(tcol).is_null() & pl.col(vcol).is_not_null(),
+            tcol,
+            f"{tcol} is required when {vcol} is given",
+        )
         known = list(profile.id_types)
-        e.add(~_in(tcol, known), tcol, f"unknown identifier type for {profile.code} (expected {', '.join(known)})")
+        e.add(
+            ~_in(tcol, known),
+            tcol,
+            f"unknown identifier type for {profile.code} (expected {', '.join(known)})",
+        )
         for code, it in profile.id_types.items():
             is_t = pl.col(tcol) == code
             fmt_ok = pl.col(norm).str.contains(f"^(?:{it.pattern})$")
-            e.add(is_t & pl.col(norm).is_not_null() & ~fmt_ok, vcol, f"not a valid {code} (expected format {it.pattern})")
+            e.add(
+                is_t & pl.col(norm).is_not_null() & ~fmt_ok,
+                vcol,
+                f"not a valid {code} (expected format {it.pattern})",
+            )
             if it.check != "none":
-                sub = df.filter(is_t & pl.col(norm).is_not_null() & fmt_ok & pl.col(norm).str.contains(r"^\d+$"))
+                sub = df.filter(
+                    is_t & pl.col(norm).is_not_null() & fmt_ok & pl.col(norm).str.contains(r"^\d+$")
+                )
                 bad_rows: list[int] = []
                 if sub.height:
                     sub = sub.with_columns(pl.col(norm).str.len_chars().alias("_len"))
@@ -295,11 +335,17 @@ def _id_checks(e: _Errors, df: pl.DataFrame, profile: CountryProfile) -> pl.Data
                 if bad_rows:
                     e.add(pl.col("_row").is_in(bad_rows) & is_t, vcol, f"{code} check digit is wrong")
             if it.min_age is not None:
-                e.add(is_t & (pl.col("_age") < it.min_age), vcol, f"a {code} is only issued from age {it.min_age}")
+                e.add(
+                    is_t & (pl.col("_age") < it.min_age),
+                    vcol,
+                    f"a {code} is only issued from age {it.min_age}",
+                )
     return df
 
 
-def validate_persons(raw: pl.DataFrame, profile: CountryProfile, today: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def validate_persons(
+    raw: pl.DataFrame, profile: CountryProfile, today: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Row-level checks of the persons table. Returns (typed frame, errors)."""
     df = _ensure(raw, PERSON_COLUMNS)
     upper = ["relationship", "sex", "vital_status", "disability_type", "disability_severity", "school_sector",
@@ -309,7 +355,11 @@ def validate_persons(raw: pl.DataFrame, profile: CountryProfile, today: dt.date)
     year = pl.col("birth_date").str.extract(r"^(\d{4})$", 1).cast(pl.Int32, strict=False)
     df = df.with_columns(
         pl.when(full.is_not_null()).then(full).otherwise(pl.date(year, 7, 1)).alias("_birth"),
-        pl.when(full.is_not_null()).then(pl.lit("D")).when(year.is_not_null()).then(pl.lit("Y")).alias("_precision"),
+        pl.when(full.is_not_null())
+        .then(pl.lit("D"))
+        .when(year.is_not_null())
+        .then(pl.lit("Y"))
+        .alias("_precision"),
         _date("death_date").alias("_death"),
         _phone("phone", profile).alias("_phone"),
     ).with_columns(((pl.lit(today) - pl.col("_birth")).dt.total_days() / 365.2425).floor().alias("_age"))
@@ -317,20 +367,38 @@ def validate_persons(raw: pl.DataFrame, profile: CountryProfile, today: dt.date)
     _ref_checks(e, "person_ref", "person_ref")
     e.add(pl.col("household_ref").is_null(), "household_ref", "household_ref is required")
     e.add(pl.col("relationship").is_null(), "relationship", "relationship to the head is required")
-    e.add(~_in("relationship", enums.RELATIONSHIP), "relationship", f"must be one of {', '.join(enums.RELATIONSHIP)}")
+    e.add(
+        ~_in("relationship", enums.RELATIONSHIP),
+        "relationship",
+        f"must be one of {', '.join(enums.RELATIONSHIP)}",
+    )
     for c in ("given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar"):
         e.add(pl.col(c).str.len_chars() > 100, c, "is longer than 100 characters")
     for c in ("given_name_ar", "family_name_ar"):
-        e.add(pl.col(c).is_not_null() & ~pl.col(c).str.contains(ARABIC), c, "must be written in Arabic script")
+        e.add(
+            pl.col(c).is_not_null() & ~pl.col(c).str.contains(ARABIC), c, "must be written in Arabic script"
+        )
     for c in ("given_name_lat", "family_name_lat"):
         e.add(pl.col(c).str.contains(ARABIC), c, "must be written in Latin script")
     has_lat = pl.col("given_name_lat").is_not_null() & pl.col("family_name_lat").is_not_null()
     has_ar = pl.col("given_name_ar").is_not_null() & pl.col("family_name_ar").is_not_null()
-    e.add(~has_lat & ~has_ar, "given_name_lat", "a given name and a family name are required, in Latin or Arabic script")
+    e.add(
+        ~has_lat & ~has_ar,
+        "given_name_lat",
+        "a given name and a family name are required, in Latin or Arabic script",
+    )
     e.add(pl.col("sex").is_null(), "sex", "sex is required (M or F)")
     e.add(~_in("sex", enums.SEX), "sex", "sex must be M or F")
-    e.add(pl.col("birth_date").is_null(), "birth_date", "birth_date is required (YYYY-MM-DD, or YYYY if only the year is known)")
-    e.add(pl.col("birth_date").is_not_null() & pl.col("_birth").is_null(), "birth_date", "not a date in the form YYYY-MM-DD or YYYY")
+    e.add(
+        pl.col("birth_date").is_null(),
+        "birth_date",
+        "birth_date is required (YYYY-MM-DD, or YYYY if only the year is known)",
+    )
+    e.add(
+        pl.col("birth_date").is_not_null() & pl.col("_birth").is_null(),
+        "birth_date",
+        "not a date in the form YYYY-MM-DD or YYYY",
+    )
     e.add(pl.col("_birth") > pl.lit(today), "birth_date", "is in the future")
     e.add(pl.col("_birth") < pl.date(1900, 1, 1), "birth_date", "is before 1900")
     e.add(_bad_bool("birth_date_approx"), "birth_date_approx", "must be yes/no")
@@ -338,12 +406,28 @@ def validate_persons(raw: pl.DataFrame, profile: CountryProfile, today: dt.date)
     e.add(~_in("vital_status", enums.VITAL_STATUS), "vital_status", "must be ALIVE or DECEASED")
     deceased = (pl.col("vital_status") == "DECEASED").fill_null(False)
     e.add(deceased & pl.col("death_date").is_null(), "death_date", "is required for a deceased person")
-    e.add(~deceased & pl.col("death_date").is_not_null(), "death_date", "is only allowed when vital_status is DECEASED")
-    e.add(pl.col("death_date").is_not_null() & pl.col("_death").is_null(), "death_date", "not a date in the form YYYY-MM-DD")
+    e.add(
+        ~deceased & pl.col("death_date").is_not_null(),
+        "death_date",
+        "is only allowed when vital_status is DECEASED",
+    )
+    e.add(
+        pl.col("death_date").is_not_null() & pl.col("_death").is_null(),
+        "death_date",
+        "not a date in the form YYYY-MM-DD",
+    )
     e.add(pl.col("_death") < pl.col("_birth"), "death_date", "is before the birth date")
     e.add(pl.col("_death") > pl.lit(today), "death_date", "is in the future")
-    e.add(~_in("disability_type", enums.DISABILITY_TYPE), "disability_type", f"must be one of {', '.join(enums.DISABILITY_TYPE)}")
-    e.add(~_in("disability_severity", enums.DISABILITY_SEVERITY), "disability_severity", f"must be one of {', '.join(enums.DISABILITY_SEVERITY)}")
+    e.add(
+        ~_in("disability_type", enums.DISABILITY_TYPE),
+        "disability_type",
+        f"must be one of {', '.join(enums.DISABILITY_TYPE)}",
+    )
+    e.add(
+        ~_in("disability_severity", enums.DISABILITY_SEVERITY),
+        "disability_severity",
+        f"must be one of {', '.join(enums.DISABILITY_SEVERITY)}",
+    )
     disabled = pl.col("disability_type").is_not_null() & (pl.col("disability_type") != "NONE")
     e.add(
         disabled & (pl.col("disability_severity").is_null() | (pl.col("disability_severity") == "NONE")),
@@ -353,16 +437,34 @@ def validate_persons(raw: pl.DataFrame, profile: CountryProfile, today: dt.date)
     e.add(_bad_bool("in_school"), "in_school", "must be yes/no")
     in_school = _bool("in_school").fill_null(False)
     e.add(~_in("school_sector", enums.SCHOOL_SECTOR), "school_sector", "must be PUBLIC or PRIVATE")
-    e.add(~_in("school_level", enums.SCHOOL_LEVEL), "school_level", f"must be one of {', '.join(enums.SCHOOL_LEVEL)}")
+    e.add(
+        ~_in("school_level", enums.SCHOOL_LEVEL),
+        "school_level",
+        f"must be one of {', '.join(enums.SCHOOL_LEVEL)}",
+    )
     e.add(in_school & pl.col("school_sector").is_null(), "school_sector", "is required when in_school is yes")
     e.add(in_school & pl.col("school_level").is_null(), "school_level", "is required when in_school is yes")
-    e.add(~in_school & pl.col("school_sector").is_not_null(), "school_sector", "must be empty when the person is not in school")
-    e.add(~in_school & pl.col("school_level").is_not_null(), "school_level", "must be empty when the person is not in school")
-    e.add(~_in("education_level", enums.EDUCATION_LEVEL), "education_level", f"must be one of {', '.join(enums.EDUCATION_LEVEL)}")
+    e.add(
+        ~in_school & pl.col("school_sector").is_not_null(),
+        "school_sector",
+        "must be empty when the person is not in school",
+    )
+    e.add(
+        ~in_school & pl.col("school_level").is_not_null(),
+        "school_level",
+        "must be empty when the person is not in school",
+    )
+    e.add(
+        ~_in("education_level", enums.EDUCATION_LEVEL),
+        "education_level",
+        f"must be one of {', '.join(enums.EDUCATION_LEVEL)}",
+    )
     e.add(_bad_bool("literate"), "literate", "must be yes/no")
     for enum in ("occupation", "health_coverage"):
         codes = profile.enums.get(enum, ())
-        e.add(~_in(enum, codes), enum, f"unknown {enum} code for {profile.code} (expected {', '.join(codes)})")
+        e.add(
+            ~_in(enum, codes), enum, f"unknown {enum} code for {profile.code} (expected {', '.join(codes)})"
+        )
     e.add(
         pl.col("phone").is_not_null() & ~pl.col("_phone").str.contains(profile.phone_pattern),
         "phone",
@@ -374,7 +476,10 @@ def validate_persons(raw: pl.DataFrame, profile: CountryProfile, today: dt.date)
         "person_ref",
         "household_ref",
         "relationship",
-        *[pl.col(c).fill_null("") for c in ("given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar")],
+        *[
+            pl.col(c).fill_null("")
+            for c in ("given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar")
+        ],
         "sex",
         pl.col("_birth").alias("birth_date"),
         pl.col("_precision").alias("birth_date_precision"),
@@ -404,12 +509,15 @@ def _cross_checks(hh: pl.DataFrame, pp: pl.DataFrame, today: dt.date) -> pl.Data
     known = hh.select("household_ref").unique()
     e = _Errors("persons", pp)
     e.add(
-        pl.col("household_ref").is_not_null() & ~pl.col("household_ref").is_in(known["household_ref"].implode()),
+        pl.col("household_ref").is_not_null()
+        & ~pl.col("household_ref").is_in(known["household_ref"].implode()),
         "household_ref",
         "no household with this household_ref in the households table",
     )
     heads = pp.filter(pl.col("relationship") == "HEAD")
-    head_count = heads.group_by("household_ref").agg(pl.len().alias("_heads"), pl.col("_row").cast(pl.Utf8).str.join(", ").alias("_head_rows"))
+    head_count = heads.group_by("household_ref").agg(
+        pl.len().alias("_heads"), pl.col("_row").cast(pl.Utf8).str.join(", ").alias("_head_rows")
+    )
     multi = head_count.filter(pl.col("_heads") > 1)
     e.add(
         (pl.col("relationship") == "HEAD") & pl.col("household_ref").is_in(multi["household_ref"].implode()),
@@ -417,30 +525,59 @@ def _cross_checks(hh: pl.DataFrame, pp: pl.DataFrame, today: dt.date) -> pl.Data
         "the household has more than one HEAD",
     )
     # Ages relative to the head (one head only).
-    head_birth = heads.group_by("household_ref").agg(pl.col("birth_date").first().alias("_head_birth"), pl.len().alias("_n"))
+    head_birth = heads.group_by("household_ref").agg(
+        pl.col("birth_date").first().alias("_head_birth"), pl.len().alias("_n")
+    )
     head_birth = head_birth.filter(pl.col("_n") == 1).drop("_n")
     pj = pp.join(head_birth, on="household_ref", how="left").with_columns(
         ((pl.col("birth_date") - pl.col("_head_birth")).dt.total_days() / 365.2425).alias("_younger")
     )
     e2 = _Errors("persons", pj)
     rel = pl.col("relationship")
-    e2.add((rel == "HEAD") & (pl.col("age") < 15), "birth_date", "the head of household must be at least 15 years old")
+    e2.add(
+        (rel == "HEAD") & (pl.col("age") < 15),
+        "birth_date",
+        "the head of household must be at least 15 years old",
+    )
     e2.add((rel == "SPOUSE") & (pl.col("age") < 15), "birth_date", "a spouse must be at least 15 years old")
-    e2.add(rel.is_in(["CHILD", "STEPCHILD"]) & (pl.col("_younger") < 12), "birth_date", "a child must be at least 12 years younger than the head")
-    e2.add((rel == "GRANDCHILD") & (pl.col("_younger") < 24), "birth_date", "a grandchild must be at least 24 years younger than the head")
-    e2.add((rel == "PARENT") & (pl.col("_younger") > -12), "birth_date", "a parent must be at least 12 years older than the head")
+    e2.add(
+        rel.is_in(["CHILD", "STEPCHILD"]) & (pl.col("_younger") < 12),
+        "birth_date",
+        "a child must be at least 12 years younger than the head",
+    )
+    e2.add(
+        (rel == "GRANDCHILD") & (pl.col("_younger") < 24),
+        "birth_date",
+        "a grandchild must be at least 24 years younger than the head",
+    )
+    e2.add(
+        (rel == "PARENT") & (pl.col("_younger") > -12),
+        "birth_date",
+        "a parent must be at least 12 years older than the head",
+    )
     parts += [e.frame(), e2.frame()]
     # Household-level: no members, no head, declarant.
     members = pp.group_by("household_ref").agg(pl.len().alias("_members"))
     hj = hh.join(members, on="household_ref", how="left").join(head_count, on="household_ref", how="left")
     decl = pp.select(
-        pl.col("household_ref"), pl.col("person_ref").alias("declarant_ref"), pl.col("age").alias("_decl_age"), pl.lit(True).alias("_decl_member")
+        pl.col("household_ref"),
+        pl.col("person_ref").alias("declarant_ref"),
+        pl.col("age").alias("_decl_age"),
+        pl.lit(True).alias("_decl_member"),
     )
     hj = hj.join(decl, on=["household_ref", "declarant_ref"], how="left")
     eh = _Errors("households", hj)
     eh.add(pl.col("_members").is_null(), "household_ref", "the household has no member in the persons table")
-    eh.add(pl.col("_members").is_not_null() & pl.col("_heads").is_null(), "household_ref", "the household has no member with relationship HEAD")
-    eh.add(pl.col("declarant_ref").is_not_null() & pl.col("_decl_member").is_null(), "declarant_ref", "the declarant must be a member of this household")
+    eh.add(
+        pl.col("_members").is_not_null() & pl.col("_heads").is_null(),
+        "household_ref",
+        "the household has no member with relationship HEAD",
+    )
+    eh.add(
+        pl.col("declarant_ref").is_not_null() & pl.col("_decl_member").is_null(),
+        "declarant_ref",
+        "the declarant must be a member of this household",
+    )
     eh.add(pl.col("_decl_age") < 18, "declarant_ref", "the declarant must be an adult (18 or older)")
     parts.append(eh.frame())
     return pl.concat(parts)
@@ -449,20 +586,38 @@ def _cross_checks(hh: pl.DataFrame, pp: pl.DataFrame, today: dt.date) -> pl.Data
 def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     ids = pl.concat(
         [
-            pp.select("_row", "household_ref", "person_ref", pl.col(t).alias("id_type"), pl.col(v).alias("value"), pl.lit(v).alias("column"))
+            pp.select(
+                "_row",
+                "household_ref",
+                "person_ref",
+                pl.col(t).alias("id_type"),
+                pl.col(v).alias("value"),
+                pl.lit(v).alias("column"),
+            )
             for t, v in ID_PAIRS
         ]
     ).filter(pl.col("id_type").is_not_null() & pl.col("value").is_not_null())
     parts = []
-    dup = (
-        ids.filter(pl.len().over("id_type", "value") > 1)
-        .with_columns(pl.col("_row").cast(pl.Utf8).implode().over("id_type", "value").list.join(", ").alias("_rows"))
+    dup = ids.filter(pl.len().over("id_type", "value") > 1).with_columns(
+        pl.col("_row").cast(pl.Utf8).implode().over("id_type", "value").list.join(", ").alias("_rows")
     )
     if dup.height:
         parts.append(
             dup.select(
-                pl.lit("persons").alias("table"), pl.col("_row").alias("row"), "household_ref", "person_ref", "column",
-                "value", (pl.col("id_type") + pl.lit(" ") + pl.col("value") + pl.lit(" is given to more than one person in the file (rows ") + pl.col("_rows") + pl.lit(")")).alias("reason"),
+                pl.lit("persons").alias("table"),
+                pl.col("_row").alias("row"),
+                "household_ref",
+                "person_ref",
+                "column",
+                "value",
+                (
+                    pl.col("id_type")
+                    + pl.lit(" ")
+                    + pl.col("value")
+                    + pl.lit(" is given to more than one person in the file (rows ")
+                    + pl.col("_rows")
+                    + pl.lit(")")
+                ).alias("reason"),
             )
         )
     if existing.identifiers is not None and ids.height:
@@ -471,8 +626,20 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
             hit = ids.join(owners, on=["id_type", "value"], how="inner")
             parts.append(
                 hit.select(
-                    pl.lit("persons").alias("table"), pl.col("_row").alias("row"), "household_ref", "person_ref", "column", "value",
-                    (pl.col("id_type") + pl.lit(" ") + pl.col("value") + pl.lit(" already belongs to person ") + pl.col("owner_registry_id") + pl.lit(" in the registry")).alias("reason"),
+                    pl.lit("persons").alias("table"),
+                    pl.col("_row").alias("row"),
+                    "household_ref",
+                    "person_ref",
+                    "column",
+                    "value",
+                    (
+                        pl.col("id_type")
+                        + pl.lit(" ")
+                        + pl.col("value")
+                        + pl.lit(" already belongs to person ")
+                        + pl.col("owner_registry_id")
+                        + pl.lit(" in the registry")
+                    ).alias("reason"),
                 )
             )
     if existing.person_refs is not None and pp.height:
@@ -481,16 +648,27 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
             hit = pp.join(known.rename({"household_ref": "_known_hh"}), on="person_ref", how="inner")
             parts.append(
                 hit.select(
-                    pl.lit("persons").alias("table"), pl.col("_row").alias("row"), "household_ref", "person_ref",
-                    pl.lit("person_ref").alias("column"), pl.col("person_ref").alias("value"),
-                    (pl.lit("person_ref is already in the registry, in household ") + pl.col("_known_hh")).alias("reason"),
+                    pl.lit("persons").alias("table"),
+                    pl.col("_row").alias("row"),
+                    "household_ref",
+                    "person_ref",
+                    pl.lit("person_ref").alias("column"),
+                    pl.col("person_ref").alias("value"),
+                    (
+                        pl.lit("person_ref is already in the registry, in household ") + pl.col("_known_hh")
+                    ).alias("reason"),
                 )
             )
     return pl.concat(parts) if parts else _empty_errors()
 
 
 def validate(
-    households: pl.DataFrame, persons: pl.DataFrame, profile: CountryProfile, *, today: dt.date | None = None, existing: Existing | None = None
+    households: pl.DataFrame,
+    persons: pl.DataFrame,
+    profile: CountryProfile,
+    *,
+    today: dt.date | None = None,
+    existing: Existing | None = None,
 ) -> Validated:
     """Validate both tables. A household is accepted only if it and all its members are valid."""
     today = today or dt.date.today()
@@ -509,28 +687,64 @@ def validate(
     own_h = errors.filter(pl.col("table") == "households").select("row").unique()
     own_p = errors.filter(pl.col("table") == "persons").select("row").unique()
     first_bad = (
-        errors.sort("table", "row").group_by("household_ref", maintain_order=True).agg(
-            pl.first("table").alias("_t"), pl.first("row").alias("_r")
-        )
+        errors.sort("table", "row")
+        .group_by("household_ref", maintain_order=True)
+        .agg(pl.first("table").alias("_t"), pl.first("row").alias("_r"))
     )
-    because = pl.lit("rejected with its household: see ") + pl.col("_t") + pl.lit(" row ") + pl.col("_r").cast(pl.Utf8)
+    because = (
+        pl.lit("rejected with its household: see ")
+        + pl.col("_t")
+        + pl.lit(" row ")
+        + pl.col("_r").cast(pl.Utf8)
+    )
     hh_collateral = (
         hh.filter(pl.col("household_ref").is_in(bad_list) & ~pl.col("_row").is_in(own_h["row"].implode()))
         .join(first_bad, on="household_ref", how="left")
-        .select(pl.lit("households").alias("table"), pl.col("_row").alias("row"), "household_ref", pl.lit(None, pl.Utf8).alias("person_ref"), pl.lit("").alias("column"), pl.lit(None, pl.Utf8).alias("value"), because.alias("reason"))
+        .select(
+            pl.lit("households").alias("table"),
+            pl.col("_row").alias("row"),
+            "household_ref",
+            pl.lit(None, pl.Utf8).alias("person_ref"),
+            pl.lit("").alias("column"),
+            pl.lit(None, pl.Utf8).alias("value"),
+            because.alias("reason"),
+        )
     )
     pp_collateral = (
         pp.filter(pl.col("household_ref").is_in(bad_list) & ~pl.col("_row").is_in(own_p["row"].implode()))
         .join(first_bad, on="household_ref", how="left")
-        .select(pl.lit("persons").alias("table"), pl.col("_row").alias("row"), "household_ref", "person_ref", pl.lit("").alias("column"), pl.lit(None, pl.Utf8).alias("value"), because.alias("reason"))
+        .select(
+            pl.lit("persons").alias("table"),
+            pl.col("_row").alias("row"),
+            "household_ref",
+            "person_ref",
+            pl.lit("").alias("column"),
+            pl.lit(None, pl.Utf8).alias("value"),
+            because.alias("reason"),
+        )
     )
     errors = pl.concat([errors, hh_collateral, pp_collateral]).sort("table", "row")
     summary = errors.group_by("table", "row").agg(
-        (pl.when(pl.col("column") != "").then(pl.col("column") + pl.lit(": ")).otherwise(pl.lit("")) + pl.col("reason")).str.join("; ").alias("_errors")
+        (
+            pl.when(pl.col("column") != "").then(pl.col("column") + pl.lit(": ")).otherwise(pl.lit(""))
+            + pl.col("reason")
+        )
+        .str.join("; ")
+        .alias("_errors")
     )
-    rej_h = households.join(summary.filter(pl.col("table") == "households").drop("table").rename({"row": "_row"}), on="_row", how="inner")
-    rej_p = persons.join(summary.filter(pl.col("table") == "persons").drop("table").rename({"row": "_row"}), on="_row", how="inner")
-    return Validated(households=ok_h, persons=ok_p, errors=errors, rejected_households=rej_h, rejected_persons=rej_p)
+    rej_h = households.join(
+        summary.filter(pl.col("table") == "households").drop("table").rename({"row": "_row"}),
+        on="_row",
+        how="inner",
+    )
+    rej_p = persons.join(
+        summary.filter(pl.col("table") == "persons").drop("table").rename({"row": "_row"}),
+        on="_row",
+        how="inner",
+    )
+    return Validated(
+        households=ok_h, persons=ok_p, errors=errors, rejected_households=rej_h, rejected_persons=rej_p
+    )
 
 
 def as_numpy_rows(series: pl.Series) -> np.ndarray:
