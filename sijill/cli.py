@@ -89,7 +89,7 @@ def synth(
         task = bar.add_task("Generating households", total=households)
         summary = generate(
             country, households, seed, out, duplicate_rate=duplicates, fmt=fmt,
-            progress=lambda n: bar.update(task, completed=n),
+            progress=lambda n: bar.advance(task, n),
         )  # fmt: skip
     console.print(f"[green]Wrote {summary!r}")
 
@@ -228,7 +228,7 @@ def demo(
         with _progress() as bar:
             task = bar.add_task("Generating synthetic households", total=households)
             generate(settings.SIJILL_COUNTRY.lower(), households, seed, out,
-                     progress=lambda n: bar.update(task, completed=n))  # fmt: skip
+                     progress=lambda n: bar.advance(task, n))  # fmt: skip
             summary = run_import([out / "households.csv", out / "persons.csv"], progress=_Bar(bar))
         console.print(f"Loaded {summary.loaded:,} households, {summary.persons_loaded:,} persons.")
     users = _ensure_demo_users()

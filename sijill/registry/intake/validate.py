@@ -77,31 +77,43 @@ def _empty_errors() -> pl.DataFrame:
 
 
 class _Errors:
+    """Collects rules as (mask, column, reason); evaluates every mask in one parallel pass."""
+
     def __init__(self, table: str, df: pl.DataFrame):
         self.table = table
         self.df = df
-        self.parts: list[pl.DataFrame] = []
+        self.rules: list[tuple[pl.Expr, str, pl.Expr, pl.Expr]] = []
 
     def add(self, mask: pl.Expr, column: str, reason: str | pl.Expr, value: pl.Expr | None = None) -> None:
         if value is None:
             value = pl.col(column).cast(pl.Utf8) if column in self.df.columns else pl.lit(None, pl.Utf8)
         reason_e = pl.lit(reason) if isinstance(reason, str) else reason
-        part = self.df.filter(mask).select(
-            pl.lit(self.table).alias("table"),
-            pl.col("_row").alias("row"),
-            pl.col("household_ref").cast(pl.Utf8),
-            (pl.col("person_ref") if "person_ref" in self.df.columns else pl.lit(None, pl.Utf8)).alias(
-                "person_ref"
-            ),
-            pl.lit(column).alias("column"),
-            value.cast(pl.Utf8).alias("value"),
-            reason_e.cast(pl.Utf8).alias("reason"),
-        )
-        if part.height:
-            self.parts.append(part)
+        self.rules.append((mask, column, reason_e, value))
 
     def frame(self) -> pl.DataFrame:
-        return pl.concat(self.parts) if self.parts else _empty_errors()
+        if not self.rules:
+            return _empty_errors()
+        masks = self.df.select(
+            m.fill_null(False).alias(f"_m{i}") for i, (m, _, _, _) in enumerate(self.rules)
+        )
+        hits = masks.sum().row(0)
+        parts = []
+        ref = pl.col("person_ref") if "person_ref" in self.df.columns else pl.lit(None, pl.Utf8)
+        for i, (_, column, reason, value) in enumerate(self.rules):
+            if not hits[i]:
+                continue
+            parts.append(
+                self.df.filter(masks[f"_m{i}"]).select(
+                    pl.lit(self.table).alias("table"),
+                    pl.col("_row").alias("row"),
+                    pl.col("household_ref").cast(pl.Utf8),
+                    ref.cast(pl.Utf8).alias("person_ref"),
+                    pl.lit(column).alias("column"),
+                    value.cast(pl.Utf8).alias("value"),
+                    reason.cast(pl.Utf8).alias("reason"),
+                )
+            )
+        return pl.concat(parts) if parts else _empty_errors()
 
 
 def _bool(col: str) -> pl.Expr:
