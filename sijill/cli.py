@@ -43,14 +43,22 @@ def _django() -> None:
 
 
 def _migrate(quiet: bool = True) -> None:
+    """Apply pending migrations and load the country's geography if missing.
+
+    Read-only when there is nothing to do, so it never waits on a running import.
+    """
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
-    call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
     from sijill.countries import get_profile
-    from sijill.registry.geography import sync_geography
+    from sijill.registry.geography import ensure_geography
 
-    sync_geography(get_profile(settings.SIJILL_COUNTRY))
+    ensure_geography(get_profile(settings.SIJILL_COUNTRY))
 
 
 def _progress() -> Progress:
@@ -67,9 +75,15 @@ def _progress() -> Progress:
 
 @app.command()
 def migrate() -> None:
-    """Create or upgrade the database and load the country's geography."""
+    """Create or upgrade the database and load (or update) the country's geography."""
     _django()
     _migrate(quiet=False)
+    from django.conf import settings
+
+    from sijill.countries import get_profile
+    from sijill.registry.geography import sync_geography
+
+    sync_geography(get_profile(settings.SIJILL_COUNTRY))
     console.print("[green]Database ready.")
 
 
@@ -83,15 +97,29 @@ def synth(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
 ) -> None:
     """Write a synthetic population (households, persons, truth files) for import."""
-    from sijill.synth import generate
+    from sijill.synth import SynthConfigError, generate
 
-    with _progress() as bar:
-        task = bar.add_task("Generating households", total=households)
-        summary = generate(
-            country, households, seed, out, duplicate_rate=duplicates, fmt=fmt,
-            progress=lambda n: bar.advance(task, n),
-        )  # fmt: skip
-    console.print(f"[green]Wrote {summary!r}")
+    try:
+        with _progress() as bar:
+            task = bar.add_task("Generating households", total=households)
+            summary = generate(
+                country, households, seed, out, duplicate_rate=duplicates, fmt=fmt,
+                progress=lambda n: bar.advance(task, n),
+            )  # fmt: skip
+    except (SynthConfigError, ValueError) as exc:
+        console.print(f"[red]Cannot generate: {exc}")
+        raise typer.Exit(2) from None
+    t = Table(title=f"Synthetic {summary.country.upper()} population, seed {summary.seed}")
+    t.add_column("")
+    t.add_column("rows", justify="right")
+    t.add_row("households", f"{summary.household_rows:,}")
+    t.add_row("  of which duplicates", f"{summary.duplicate_households:,}")
+    t.add_row("persons", f"{summary.persons:,}")
+    t.add_row("  of which duplicates", f"{summary.duplicate_persons:,}")
+    Console().print(t)
+    for name, path in summary.files.items():
+        console.print(f"{name}: {path}")
+    console.print(f"{summary.elapsed_s:.1f} s")
 
 
 class _Bar(ImportProgress):
@@ -119,6 +147,13 @@ def import_(
     ] = None,
     country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="auto | incremental (commit every chunk) | bulk (SQLite: one transaction, indexes rebuilt at "
+            "the end; auto picks it for a large load into a smaller registry)"
+        ),
+    ] = "auto",
 ) -> None:
     """Validate and load households and persons (docs/import-format.md). Safe to re-run."""
     _django()
@@ -129,11 +164,13 @@ def import_(
 
     try:
         if as_json:
-            summary = run_import(paths, rejects_dir=rejects, country=country)
+            summary = run_import(paths, rejects_dir=rejects, country=country, mode=mode)
         else:
             with _progress() as bar:
-                summary = run_import(paths, rejects_dir=rejects, country=country, progress=_Bar(bar))
-    except (ImportFileError, HeaderError) as exc:
+                summary = run_import(
+                    paths, rejects_dir=rejects, country=country, progress=_Bar(bar), mode=mode
+                )
+    except (ImportFileError, HeaderError, ValueError) as exc:
         console.print(f"[red]Import refused: {exc}")
         raise typer.Exit(2) from None
     if as_json:
@@ -155,10 +192,15 @@ def import_(
 
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False) -> None:
-    """Counts of households, persons and active memberships."""
+    """Counts of households, persons and active memberships (read-only)."""
     _django()
-    _migrate()
+    from django.db import connection
+
     from sijill.registry.selectors import registry_stats
+
+    if "registry_household" not in connection.introspection.table_names():
+        console.print("[red]This database has no registry yet: run `sijill migrate` (or `sijill demo`).")
+        raise typer.Exit(2)
 
     s = registry_stats()
     if as_json:

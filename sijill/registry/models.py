@@ -52,15 +52,13 @@ class AdminArea(models.Model):
 
 
 class Household(models.Model):
-    registry_id = models.CharField(
-        max_length=16, unique=True, help_text="Opaque registry id with a check digit"
-    )
+    registry_id = models.CharField(max_length=16, help_text="Opaque registry id with a check digit")
     country = models.CharField(max_length=2)
-    external_ref = models.CharField(
+    # NULL, not "", for records that came from no file: uniqueness applies among non-null refs.
+    external_ref = models.CharField(  # noqa: DJ001
         max_length=64,
         null=True,
         blank=True,
-        unique=True,
         help_text="Reference in the file it was imported from",
     )
     # Filters by area use area_path (prefix); no separate index on area_id.
@@ -92,7 +90,20 @@ class Household(models.Model):
     live = LiveManager()
 
     class Meta:
-        indexes = [models.Index(fields=["country", "milieu"])]
+        # Unique indexes are declared as constraints (CREATE UNIQUE INDEX, not inline UNIQUE) so that
+        # a bulk load can rebuild them in one sorted pass (see registry/intake/sqlite_writer.py).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry_id"],
+                condition=Q(registry_id__isnull=False),
+                name="household_registry_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="household_external_ref_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Household {self.registry_id}"
@@ -101,10 +112,8 @@ class Household(models.Model):
 class Person(models.Model):
     PRECISION_DAY, PRECISION_YEAR = "D", "Y"
 
-    registry_id = models.CharField(
-        max_length=16, unique=True, help_text="Opaque registry id with a check digit"
-    )
-    external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    registry_id = models.CharField(max_length=16, help_text="Opaque registry id with a check digit")
+    external_ref = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (see Household)
     given_name_lat = models.CharField(max_length=100, blank=True)
     family_name_lat = models.CharField(max_length=100, blank=True)
     given_name_ar = models.CharField(max_length=100, blank=True)
@@ -149,6 +158,16 @@ class Person(models.Model):
                 condition=Q(vital_status="ALIVE", death_date__isnull=True)
                 | Q(vital_status="DECEASED", death_date__isnull=False),
                 name="person_death_date_iff_deceased",
+            ),
+            models.UniqueConstraint(
+                fields=["registry_id"],
+                condition=Q(registry_id__isnull=False),
+                name="person_registry_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="person_external_ref_unique",
             ),
         ]
 

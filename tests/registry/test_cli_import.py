@@ -53,6 +53,11 @@ def test_import_json_and_stats_json_and_idempotent_rerun(tmp_path, family, scrat
     assert stats == {"households": 2, "persons": 5, "active_memberships": 5}
 
 
+def test_stats_on_a_database_without_registry_says_what_to_do(scratch_db_url):
+    r = sijill(scratch_db_url, "stats", "--json")
+    assert r.returncode == 2 and "run `sijill migrate`" in r.stderr
+
+
 def test_bad_file_is_refused_with_a_clear_message(tmp_path, scratch_db_url):
     (tmp_path / "households.csv").write_text("household_ref,area_code\nH1,MA-CAS-001\n")
     r = sijill(scratch_db_url, "import", str(tmp_path / "households.csv"), "--json")
@@ -83,8 +88,7 @@ def _dump(db_url: str) -> list[tuple]:
     return json.loads(r.stdout)
 
 
-def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp_path, ma, scratch_db_url):
-    # 600 households with three members each, loaded in chunks of 50 households.
+def _six_hundred_households(ma):
     hh, pp = [], []
     for i in range(600):
         ref = f"K{i:05d}"
@@ -95,7 +99,28 @@ def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp
         )
         pp.append(person_row(f"{ref}-3", ref, "CHILD", birth_date="2010"))
     pp[7]["sex"] = "?"  # one bad household, so rejects are part of the comparison too
+    return hh, pp
+
+
+def _clean_run_url(scratch_db_url: str) -> str:
+    if "sqlite" in scratch_db_url:
+        return scratch_db_url.replace("scratch.sqlite3", "clean.sqlite3")
+    import uuid
+
+    import psycopg
+
+    base = scratch_db_url.rsplit("/", 1)[0]
+    name = f"clean_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp_path, ma, scratch_db_url):
+    # 600 households with three members each, loaded in chunks of 50 households.
+    hh, pp = _six_hundred_households(ma)
     files = write_tables(tmp_path / "in", hh, pp)
+    assert sijill(scratch_db_url, "migrate").returncode == 0
     env = {"SIJILL_IMPORT_CHUNK": "50", "SIJILL_IMPORT_CHUNK_DELAY": "1.0"}
     e = {**os.environ, "SIJILL_DATABASE_URL": scratch_db_url, **env}
     proc = subprocess.Popen([sys.executable, "-m", "sijill.cli", "import", *map(str, files), "--json"], cwd=ROOT, env=e,
@@ -111,7 +136,9 @@ def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp
     proc.wait()
     partial = json.loads(sijill(scratch_db_url, "stats", "--json").stdout)["households"]
     assert 0 < partial < 599, "the kill should land mid-run"
-    assert partial % 50 == 0, "only whole chunks are ever committed"
+    assert (partial + 1) % 50 == 0, (
+        "only whole chunks are ever committed (the first one lacks its bad household)"
+    )
     resumed = sijill(scratch_db_url, "import", *map(str, files), "--json", env={"SIJILL_IMPORT_CHUNK": "50"})
     r = json.loads(resumed.stdout)
     assert r["already_present"] == partial and r["loaded"] + r["already_present"] + r["rejected"] == 600
@@ -131,4 +158,52 @@ def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp
         clean_url = f"{base}/{name}"
     clean = json.loads(sijill(clean_url, "import", *map(str, files), "--json").stdout)
     assert clean["loaded"] == 599 and clean["rejected"] == 1
+    assert _dump(scratch_db_url) == _dump(clean_url)
+
+
+def _sqlite_indexes(url: str) -> list[str]:
+    import sqlite3
+
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return sorted(r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'"))
+    finally:
+        con.close()
+
+
+def test_bulk_load_is_one_transaction_killed_means_rolled_back(tmp_path, ma, scratch_db_url):
+    """A large first load runs in bulk mode (SQLite): indexes rebuilt at the end, all or nothing."""
+    hh, pp = _six_hundred_households(ma)
+    files = write_tables(tmp_path / "in", hh, pp)
+    if "sqlite" not in scratch_db_url:
+        # PostgreSQL imports always commit chunk by chunk (COPY): bulk mode is refused, clearly.
+        r = sijill(scratch_db_url, "import", *map(str, files), "--mode", "bulk", "--json")
+        assert r.returncode == 2 and "--mode bulk is for SQLite" in r.stderr
+        assert json.loads(sijill(scratch_db_url, "stats", "--json").stdout)["households"] == 0
+        return
+    assert sijill(scratch_db_url, "migrate").returncode == 0
+    indexes_before = _sqlite_indexes(scratch_db_url)
+    env = {"SIJILL_IMPORT_CHUNK": "50", "SIJILL_IMPORT_CHUNK_DELAY": "1.0", "SIJILL_IMPORT_BULK_MIN": "100"}
+    e = {**os.environ, "SIJILL_DATABASE_URL": scratch_db_url, **env}
+    proc = subprocess.Popen([sys.executable, "-m", "sijill.cli", "import", *map(str, files), "--json"], cwd=ROOT, env=e,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(5)  # a dozen chunks at one per second: mid-run
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)  # the writer process dies with its parent
+    assert json.loads(sijill(scratch_db_url, "stats", "--json").stdout)["households"] == 0
+    assert _sqlite_indexes(scratch_db_url) == indexes_before, (
+        "the dropped indexes come back with the rollback"
+    )
+    resumed = json.loads(
+        sijill(
+            scratch_db_url, "import", *map(str, files), "--json", env={"SIJILL_IMPORT_BULK_MIN": "100"}
+        ).stdout
+    )
+    assert resumed["mode"] == "bulk" and (resumed["loaded"], resumed["rejected"]) == (599, 1)
+    assert _sqlite_indexes(scratch_db_url) == indexes_before
+    clean_url = _clean_run_url(scratch_db_url)
+    clean = json.loads(sijill(clean_url, "import", *map(str, files), "--json").stdout)
+    assert clean["mode"] == "incremental"
     assert _dump(scratch_db_url) == _dump(clean_url)

@@ -26,6 +26,9 @@ from sijill.registry.intake.progress import ImportProgress
 from sijill.registry.models import ImportJob
 
 CHUNK_HOUSEHOLDS = int(os.environ.get("SIJILL_IMPORT_CHUNK", "20000"))
+# Auto mode loads in bulk (one transaction, indexes rebuilt at the end) when the file has at least
+# this many new households and at least as many as the registry already holds.
+BULK_MIN = int(os.environ.get("SIJILL_IMPORT_BULK_MIN", "50000"))
 # Only for tests that interrupt an import: a pause after each committed chunk.
 _CHUNK_DELAY = float(os.environ.get("SIJILL_IMPORT_CHUNK_DELAY", "0"))
 
@@ -45,6 +48,7 @@ class ImportSummary:
     seconds: float
     files: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds spent reading, validating, loading
+    mode: str = "incremental"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -62,6 +66,10 @@ def _existing_refs(refs: pl.Series) -> set[str]:
         if df.height:
             out.update(df["external_ref"].to_list())
     return out
+
+
+def _household_count() -> int:
+    return int(bulk.query_frame("SELECT COUNT(*) AS n FROM registry_household")["n"][0])
 
 
 def _registry_empty() -> bool:
@@ -107,8 +115,17 @@ def _existing_person_refs(refs: pl.Series) -> pl.DataFrame:
     return pl.concat(parts).cast(schema) if parts else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
-def _write_with_process(chunks: Iterable[load.Chunk], committed: Callable[[int, int], None]) -> None:
-    """SQLite: hand chunks to the writer process, keeping at most two in flight."""
+def _write_with_process(
+    chunks: Iterable[load.Chunk],
+    committed: Callable[[int, int], None],
+    written: Callable[[int], None],
+    bulk: bool,
+) -> None:
+    """SQLite: hand chunks to the writer process, keeping at most two in flight.
+
+    Incremental mode commits each chunk (``committed`` is called per chunk). Bulk mode
+    writes everything in one transaction and calls ``committed`` once at the end.
+    """
     from sijill.registry.intake import sqlite_writer
 
     tmp_root = settings.VAR_DIR / "tmp"
@@ -116,20 +133,30 @@ def _write_with_process(chunks: Iterable[load.Chunk], committed: Callable[[int, 
     writer = sqlite_writer.spawn(str(connection.settings_dict["NAME"]))
     pending: deque[tuple[Path, tuple[int, int]]] = deque()
     assert writer.stdin is not None and writer.stdout is not None
+    totals = [0, 0]
 
-    def collect() -> None:
-        line = writer.stdout.readline()
-        directory, sizes = pending.popleft()
-        shutil.rmtree(directory, ignore_errors=True)
+    def answer() -> dict[str, object]:
+        line = writer.stdout.readline()  # type: ignore[union-attr]
         if not line:
             raise RuntimeError(f"the SQLite writer process stopped unexpectedly (exit code {writer.wait()})")
-        answer = json.loads(line)
-        if not answer["ok"]:
-            raise RuntimeError(f"writing a chunk failed and was rolled back: {answer['error']}")
-        committed(*sizes)
+        reply: dict[str, object] = json.loads(line)
+        if not reply["ok"]:
+            raise RuntimeError(f"writing failed and was rolled back: {reply['error']}")
+        return reply
+
+    def collect() -> None:
+        directory, sizes = pending.popleft()
+        answer()
+        shutil.rmtree(directory, ignore_errors=True)
+        totals[0] += sizes[0]
+        totals[1] += sizes[1]
+        written(sizes[0])
+        if not bulk:
+            committed(*sizes)
 
     with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
         try:
+            writer.stdin.write(f"MODE {'bulk' if bulk else 'incremental'}\n")
             for i, chunk in enumerate(chunks):
                 directory = Path(tmp) / f"chunk-{i:06d}"
                 sqlite_writer.save_chunk(chunk, directory)
@@ -140,6 +167,11 @@ def _write_with_process(chunks: Iterable[load.Chunk], committed: Callable[[int, 
                     collect()
             while pending:
                 collect()
+            writer.stdin.write("END\n")
+            writer.stdin.flush()
+            answer()
+            if bulk:
+                committed(totals[0], totals[1])
         finally:
             writer.stdin.close()
             writer.wait(timeout=600)
@@ -169,7 +201,11 @@ def run_import(
     progress: ImportProgress | None = None,
     chunk_households: int = CHUNK_HOUSEHOLDS,
     today: dt.date | None = None,
+    mode: str = "auto",
 ) -> ImportSummary:
+    """Import households and persons files. ``mode``: auto, bulk (SQLite) or incremental."""
+    if mode not in ("auto", "bulk", "incremental"):
+        raise ValueError(f"unknown import mode '{mode}' (auto, bulk or incremental)")
     progress = progress or ImportProgress()
     started = timezone.now()
     profile = get_profile(country or settings.SIJILL_COUNTRY)
@@ -196,6 +232,7 @@ def run_import(
             progress,
             chunk_households,
             today,
+            mode,
         )
         summary.phases = {"read": round(read_seconds, 3), **summary.phases}
     except Exception as exc:
@@ -217,86 +254,127 @@ def _run(
     progress: ImportProgress,
     chunk_households: int,
     today: dt.date | None,
+    mode: str,
 ) -> ImportSummary:
     hh, pp = hh_table.frame, pp_table.frame
     validate.check_headers(hh, pp, profile)
     read, persons_read = hh.height, pp.height
     progress.start(read)
-    present = _existing_refs(hh["household_ref"]) if not _registry_empty() else set()
+    empty = _registry_empty()
+    present = _existing_refs(hh["household_ref"]) if not empty else set()
     if present:
         present_list = pl.Series(list(present), dtype=pl.Utf8).implode()
-        hh_new = hh.filter(~pl.col("household_ref").is_in(present_list) | pl.col("household_ref").is_null())
-        pp_new = pp.filter(~pl.col("household_ref").is_in(present_list) | pl.col("household_ref").is_null())
-        # Rows of a household that is already in the registry but that appears twice in the file
-        # would otherwise be counted twice.
-        already = hh.height - hh_new.height
+        hh = hh.filter(~pl.col("household_ref").is_in(present_list) | pl.col("household_ref").is_null())
+        pp = pp.filter(~pl.col("household_ref").is_in(present_list) | pl.col("household_ref").is_null())
+        already = read - hh.height
         progress.message(f"{already:,} households already in the registry: skipped")
         progress.advance(already)
     else:
-        hh_new, pp_new, already = hh, pp, 0
+        already = 0
     existing = validate.Existing()
-    if present or not _registry_empty():
+    if not empty:
         existing = validate.Existing(
             identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs
         )
     t_validate = time.perf_counter()
-    result = validate.validate(hh_new, pp_new, profile, today=today, existing=existing)
+    found = validate.global_checks(hh, pp, profile, existing)
     t_validate = time.perf_counter() - t_validate
-    rejected = result.rejected_households.height
-    persons_rejected = result.rejected_persons.height
-    out_dir: Path | None = None
-    if result.errors.height:
-        out_dir = rejects_dir or (settings.VAR_DIR / "rejects" / f"job-{job.pk}")
-        write_rejects(
-            result, out_dir, (f"{hh_table.path.stem}.rejected.csv", f"{pp_table.path.stem}.rejected.csv")
+    # Chunks of whole households: rows sharing a household_ref go to the chunk of its first row.
+    hh = (
+        hh.with_row_index("_i")
+        .with_columns(
+            (pl.col("_i").first().over("household_ref") // chunk_households).cast(pl.Int64).alias("_chunk")
         )
-        progress.message(f"{rejected:,} households rejected; see {out_dir}")
-    progress.advance(rejected)
-    t_load = time.perf_counter()
+        .drop("_i")
+    )
+    chunk_of = hh.select("household_ref", "_chunk").unique("household_ref")
+    pp = pp.with_columns(
+        pp.select("household_ref").join(chunk_of, on="household_ref", how="left", maintain_order="left")[
+            "_chunk"
+        ]
+    )
+    n_chunks = int(hh.select(pl.col("_chunk").max()).item() or 0) + 1 if hh.height else 0
+    bulk_mode = mode == "bulk" or (
+        mode == "auto"
+        and connection.vendor == "sqlite"
+        and hh.height >= BULK_MIN
+        and hh.height >= _household_count()
+    )
+    if bulk_mode and connection.vendor != "sqlite":
+        raise ValueError("--mode bulk is for SQLite; PostgreSQL imports use COPY in incremental mode")
+    rejected_parts: list[validate.Validated] = []
+    orphans = pp.filter(pl.col("_chunk").is_null())
+    if orphans.height:
+        rejected_parts.append(
+            validate.validate_chunk(hh.clear(), orphans.drop("_chunk"), profile, today=today, found=found)
+        )
     areas = load.area_frame(profile.code)
-    ok_h = result.households
-    ok_p = result.persons
-    n_chunks = max(1, -(-ok_h.height // chunk_households))
-    # Give each person its household's chunk number, then partition once.
-    ok_h = ok_h.with_columns((pl.int_range(pl.len()) // chunk_households).alias("_chunk"))
-    ok_p = ok_p.join(ok_h.select("household_ref", "_chunk"), on="household_ref", how="left")
-    h_parts = ok_h.partition_by("_chunk", as_dict=True)
-    p_parts = ok_p.partition_by("_chunk", as_dict=True)
     source = f"import job {job.pk}: {hh_table.path.name}, {pp_table.path.name}"
-    counts = {"households": 0, "persons": 0}
+    counts = {"households": 0, "persons": 0, "rejected": 0}
+    t_chunks = time.perf_counter()
 
     def committed(nh: int, np_: int) -> None:
         counts["households"] += nh
         counts["persons"] += np_
         job.loaded, job.persons_loaded = counts["households"], counts["persons"]
         job.save(update_fields=["loaded", "persons_loaded"])
+        if _CHUNK_DELAY and not bulk_mode:
+            time.sleep(_CHUNK_DELAY)
+
+    def written(nh: int) -> None:
         progress.advance(nh)
-        if _CHUNK_DELAY:
+        if _CHUNK_DELAY and bulk_mode:
             time.sleep(_CHUNK_DELAY)
 
     def chunks() -> Iterator[load.Chunk]:
         for i in range(n_chunks):
-            hc = h_parts.get((i,))
-            if hc is not None:
+            hc = hh.filter(pl.col("_chunk") == i).drop("_chunk")
+            pc = pp.filter(pl.col("_chunk") == i).drop("_chunk")
+            result = validate.validate_chunk(hc, pc, profile, today=today, found=found)
+            if result.errors.height:
+                rejected_parts.append(result)
+                counts["rejected"] += result.rejected_households.height
+                progress.advance(result.rejected_households.height)
+            if result.households.height:
                 yield load.build_chunk(
-                    hc.drop("_chunk"), p_parts[(i,)].drop("_chunk"), profile, areas,
+                    result.households, result.persons, profile, areas,
                     actor_name=actor_name, actor_id=actor_id, channel=channel, reason="bulk import", source=source,
                 )  # fmt: skip
 
     if connection.vendor == "sqlite":
-        _write_with_process(chunks(), committed)
+        _write_with_process(chunks(), committed, written, bulk_mode)
     else:
         for chunk in chunks():
             load.write_chunk(chunk)
             committed(*chunk.sizes)
-    loaded, persons_loaded = counts["households"], counts["persons"]
-    t_load = time.perf_counter() - t_load
+            written(chunk.sizes[0])
+    t_chunks = time.perf_counter() - t_chunks
+    loaded, persons_loaded, rejected = counts["households"], counts["persons"], counts["rejected"]
+    persons_rejected = sum(r.rejected_persons.height for r in rejected_parts)
+    out_dir: Path | None = None
+    if rejected_parts:
+        out_dir = rejects_dir or (settings.VAR_DIR / "rejects" / f"job-{job.pk}")
+        merged = validate.Validated(
+            households=hh.clear(),
+            persons=pp.clear(),
+            errors=pl.concat([r.errors for r in rejected_parts]).sort("table", "row"),
+            rejected_households=pl.concat(
+                [r.rejected_households for r in rejected_parts], how="diagonal_relaxed"
+            ),
+            rejected_persons=pl.concat([r.rejected_persons for r in rejected_parts], how="diagonal_relaxed"),
+        )
+        write_rejects(
+            merged, out_dir, (f"{hh_table.path.stem}.rejected.csv", f"{pp_table.path.stem}.rejected.csv")
+        )
+        progress.message(f"{rejected:,} households rejected; see {out_dir}")
     finished = timezone.now()
     job.read, job.rejected, job.already_present = read, rejected, already
+    job.loaded, job.persons_loaded = loaded, persons_loaded
     job.status, job.finished_at = "done", finished
     job.rejects_dir = str(out_dir or "")
     job.save()
-    assert loaded + rejected + already == read, (loaded, rejected, already, read)
+    if loaded + rejected + already != read:
+        raise RuntimeError(f"import accounting is off: {loaded} + {rejected} + {already} != {read} rows read")
     return ImportSummary(
         job_id=job.pk,
         read=read,
@@ -307,8 +385,9 @@ def _run(
         persons_loaded=persons_loaded,
         persons_rejected=persons_rejected,
         rejects_dir=str(out_dir) if out_dir else None,
-        errors=result.errors.height,
+        errors=sum(r.errors.height for r in rejected_parts),
         seconds=(finished - job.started_at).total_seconds(),
         files=[str(hh_table.path), str(pp_table.path)],
-        phases={"validate": round(t_validate, 3), "load": round(t_load, 3)},
+        phases={"global_checks": round(t_validate, 3), "validate_and_load": round(t_chunks, 3)},
+        mode="bulk" if bulk_mode else "incremental",
     )

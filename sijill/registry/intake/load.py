@@ -150,8 +150,14 @@ def _taken(s: bulk.BulkSession, table: str) -> Callable[[Iterable[str]], set[str
     return check
 
 
-def finalise(chunk: Chunk, s: bulk.BulkSession) -> list[tuple[str, pl.DataFrame]]:
-    """Inside the chunk's transaction: real keys, registry ids, the change set. Returns tables in write order."""
+def finalise(
+    chunk: Chunk, s: bulk.BulkSession, taken: set[str] | None = None
+) -> list[tuple[str, pl.DataFrame]]:
+    """Inside the chunk's transaction: real keys, registry ids, the change set. Returns tables in write order.
+
+    ``taken``, when given, is the set of registry ids in use (kept up to date here); otherwise
+    the database is asked.
+    """
     cs_id = s.insert_row("core_changeset", chunk.changeset)
     nh, np_ = chunk.sizes
     p_base = s.reserve_ids("registry_person", np_)

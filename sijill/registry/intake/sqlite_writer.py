@@ -6,10 +6,21 @@ opening one file *in one process* break each other's POSIX locks and can corrupt
 database. In a separate process they are just two ordinary SQLite clients, and the
 import uses both cores: this process writes chunk *k* while the parent prepares *k+1*.
 
-Protocol: the parent writes one line per chunk on stdin, the path of a folder holding
-``chunk.json`` and one Arrow IPC file per table; the writer answers one JSON line per
-chunk on stdout, after its transaction has committed. It dies with its parent
-(PR_SET_PDEATHSIG), so a killed import never leaves a writer behind.
+Protocol, one line each way per step:
+
+- ``MODE incremental`` or ``MODE bulk``;
+- one line per chunk: the folder holding ``chunk.json`` and one Arrow IPC file per table;
+  the writer answers one JSON line;
+- ``END``: the writer finishes and answers.
+
+*Incremental* mode commits each chunk. *Bulk* mode is for large loads into a small
+registry: one transaction drops the registry tables' secondary indexes, appends every
+chunk, rebuilds the indexes from sorted data and commits. Random keys (registry ids,
+identifier values) make incremental index upkeep grow costlier with every million rows;
+a rebuild sorts once. A kill rolls the whole load back, and a re-run starts afresh.
+
+The writer dies with its parent (PR_SET_PDEATHSIG), so a killed import never leaves a
+writer behind.
 """
 
 from __future__ import annotations
@@ -27,6 +38,12 @@ from sijill.core.bulk import BulkSession, prepare_frame
 from sijill.registry.intake.load import Chunk, finalise
 
 TABLES = ("persons", "households", "memberships", "identifiers")
+REGISTRY_TABLES = (
+    "registry_person",
+    "registry_household",
+    "registry_membership",
+    "registry_externalidentifier",
+)
 
 
 class AdbcSqliteSession(BulkSession):
@@ -79,19 +96,69 @@ def load_saved(directory: Path) -> Chunk:
     return Chunk(changeset=json.loads((directory / "chunk.json").read_text()), **frames)
 
 
-def write_saved(session: AdbcSqliteSession, directory: Path) -> dict[str, Any]:
+def write_saved(session: AdbcSqliteSession, directory: Path, taken: set[str] | None = None) -> dict[str, Any]:
+    """Write one saved chunk inside the current transaction."""
     chunk = load_saved(directory)
-    session.execute("BEGIN IMMEDIATE")
-    try:
-        tables = finalise(chunk, session)
-        for table, df in tables:
-            session.insert(table, df)
-    except BaseException:
-        session.execute("ROLLBACK")
-        raise
-    session.execute("COMMIT")
+    tables = finalise(chunk, session, taken)
+    for table, df in tables:
+        session.insert(table, df)
     nh, np_ = chunk.sizes
     return {"households": nh, "persons": np_}
+
+
+class Writer:
+    def __init__(self, session: AdbcSqliteSession):
+        self.s = session
+        self.bulk = False
+        self.indexes: list[tuple[str, str]] = []
+        self.taken: set[str] | None = None
+
+    def start(self, mode: str) -> None:
+        if mode != "bulk":
+            return
+        self.bulk = True
+        self.s.execute("BEGIN IMMEDIATE")
+        marks = ", ".join("%s" for _ in REGISTRY_TABLES)
+        df = self.s.query(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
+            list(REGISTRY_TABLES),
+        )
+        self.indexes = list(zip(df["name"].to_list(), df["sql"].to_list(), strict=True)) if df.height else []
+        for name, _ in self.indexes:
+            self.s.execute(f'DROP INDEX "{name}"')
+        # Without their indexes, registry ids in use are checked in memory.
+        taken: set[str] = set()
+        for table in ("registry_person", "registry_household"):
+            ids = self.s.query(f"SELECT registry_id FROM {table}")
+            if ids.height:
+                taken.update(ids["registry_id"].to_list())
+        self.taken = taken
+
+    def chunk(self, directory: Path) -> dict[str, Any]:
+        if self.bulk:
+            return write_saved(self.s, directory, self.taken)
+        self.s.execute("BEGIN IMMEDIATE")
+        try:
+            result = write_saved(self.s, directory)
+        except BaseException:
+            self.s.execute("ROLLBACK")
+            raise
+        self.s.execute("COMMIT")
+        return result
+
+    def end(self) -> dict[str, Any]:
+        if self.bulk:
+            for _, sql in self.indexes:
+                self.s.execute(sql)  # a UNIQUE index that cannot be built fails the whole load
+            self.s.execute("COMMIT")
+            self.bulk = False
+        self.s.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return {"indexes_rebuilt": len(self.indexes)}
+
+    def abort(self) -> None:
+        if self.bulk:
+            self.s.execute("ROLLBACK")
+            self.bulk = False
 
 
 def _die_with_parent() -> None:
@@ -108,19 +175,27 @@ def _die_with_parent() -> None:
 def main(argv: list[str]) -> int:
     _die_with_parent()
     session = AdbcSqliteSession(argv[1])
+    writer = Writer(session)
     try:
         for line in sys.stdin:
-            directory = Path(line.strip())
+            command = line.strip()
             result: dict[str, Any]
             try:
-                result = {"ok": True, **write_saved(session, directory)}
+                if command.startswith("MODE "):
+                    writer.start(command.split()[1])
+                    continue
+                if command == "END":
+                    result = {"ok": True, **writer.end()}
+                else:
+                    result = {"ok": True, **writer.chunk(Path(command))}
             except Exception as exc:  # reported to the parent, which fails the job
+                writer.abort()
                 result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             sys.stdout.write(json.dumps(result) + "\n")
             sys.stdout.flush()
-            if not result["ok"]:
-                return 1
-        session.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not result["ok"] or command == "END":
+                return 0 if result["ok"] else 1
+        writer.abort()  # input ended without END: the parent is gone
     finally:
         session.close()
     return 0

@@ -209,7 +209,6 @@ def validate_households(
     # A commune's milieu is the default; a household may differ (an urban centre in a rural commune).
     df = df.with_columns(pl.coalesce("milieu", "_area_milieu").alias("milieu"))
     e = _Errors("households", df)
-    _ref_checks(e, "household_ref", "household_ref")
     e.add(
         pl.col("country").is_not_null() & (pl.col("country") != profile.code),
         "country",
@@ -291,21 +290,27 @@ def validate_households(
     return out, errors
 
 
-def _id_checks(e: _Errors, df: pl.DataFrame, profile: CountryProfile) -> pl.DataFrame:
-    """Identifier format and check digits; returns df with normalised _id / _id2 values."""
+def normalise_ids(df: pl.DataFrame, profile: CountryProfile) -> pl.DataFrame:
+    """Upper-case identifier types; values without spaces or dashes (upper-cased where the type says)."""
+    upper_types = [k for k, t in profile.id_types.items() if t.normalise_upper]
     for tcol, vcol in ID_PAIRS:
         norm = f"_{vcol}"
         df = df.with_columns(
             pl.col(tcol).str.to_uppercase().alias(tcol),
             pl.col(vcol).str.replace_all(r"[\s\-]", "").alias(norm),
         )
-        upper_types = [k for k, t in profile.id_types.items() if t.normalise_upper]
         df = df.with_columns(
             pl.when(pl.col(tcol).is_in(upper_types))
             .then(pl.col(norm).str.to_uppercase())
             .otherwise(pl.col(norm))
             .alias(norm)
         )
+    return df
+
+
+def _id_checks(e: _Errors, df: pl.DataFrame, profile: CountryProfile) -> pl.DataFrame:
+    """Identifier format and check digits; returns df with normalised _id / _id2 values."""
+    df = normalise_ids(df, profile)
     e.df = df
     for tcol, vcol in ID_PAIRS:
         norm = f"_{vcol}"
@@ -376,8 +381,6 @@ def validate_persons(
         _phone("phone", profile).alias("_phone"),
     ).with_columns(((pl.lit(today) - pl.col("_birth")).dt.total_days() / 365.2425).floor().alias("_age"))
     e = _Errors("persons", df)
-    _ref_checks(e, "person_ref", "person_ref")
-    e.add(pl.col("household_ref").is_null(), "household_ref", "household_ref is required")
     e.add(pl.col("relationship").is_null(), "relationship", "relationship to the head is required")
     e.add(
         ~_in("relationship", enums.RELATIONSHIP),
@@ -516,16 +519,9 @@ def validate_persons(
 
 
 def _cross_checks(hh: pl.DataFrame, pp: pl.DataFrame, today: dt.date) -> pl.DataFrame:
-    """Rules across rows: heads, ages against the head, declarant, orphans."""
+    """Rules across the rows of a household: heads, ages against the head, the declarant."""
     parts: list[pl.DataFrame] = []
-    known = hh.select("household_ref").unique()
     e = _Errors("persons", pp)
-    e.add(
-        pl.col("household_ref").is_not_null()
-        & ~pl.col("household_ref").is_in(known["household_ref"].implode()),
-        "household_ref",
-        "no household with this household_ref in the households table",
-    )
     heads = pp.filter(pl.col("relationship") == "HEAD")
     head_count = heads.group_by("household_ref").agg(
         pl.len().alias("_heads"), pl.col("_row").cast(pl.Utf8).str.join(", ").alias("_head_rows")
@@ -674,6 +670,41 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     return pl.concat(parts) if parts else _empty_errors()
 
 
+def global_checks(
+    households: pl.DataFrame, persons: pl.DataFrame, profile: CountryProfile, existing: Existing
+) -> pl.DataFrame:
+    """Rules that look across the whole file or into the registry.
+
+    References required, not too long and not repeated; persons whose household is not in
+    the file; identifiers given twice, or already owned by someone in the registry. Only a
+    few narrow columns are touched, so this runs once over the whole file, and every other
+    rule then runs chunk by chunk.
+    """
+    hh = _ensure(
+        households.select([c for c in ("_row", "household_ref") if c in households.columns]),
+        ["household_ref"],
+    )
+    eh = _Errors("households", hh)
+    _ref_checks(eh, "household_ref", "household_ref")
+    cols = ["_row", "person_ref", "household_ref", "id_type", "id_value", "id2_type", "id2_value"]
+    pp = _ensure(persons.select([c for c in cols if c in persons.columns]), cols)
+    ep = _Errors("persons", pp)
+    _ref_checks(ep, "person_ref", "person_ref")
+    ep.add(pl.col("household_ref").is_null(), "household_ref", "household_ref is required")
+    ep.add(
+        pl.col("household_ref").is_not_null()
+        & ~pl.col("household_ref").is_in(hh["household_ref"].drop_nulls().unique().implode()),
+        "household_ref",
+        "no household with this household_ref in the households table",
+    )
+    ids = (
+        normalise_ids(pp, profile)
+        .drop("id_value", "id2_value")
+        .rename({"_id_value": "id_value", "_id2_value": "id2_value"})
+    )
+    return pl.concat([eh.frame(), ep.frame(), _identifier_checks(ids, existing)])
+
+
 def validate(
     households: pl.DataFrame,
     persons: pl.DataFrame,
@@ -683,14 +714,32 @@ def validate(
     existing: Existing | None = None,
 ) -> Validated:
     """Validate both tables. A household is accepted only if it and all its members are valid."""
-    today = today or dt.date.today()
-    existing = existing or Existing()
     check_headers(households, persons, profile)
+    found = global_checks(households, persons, profile, existing or Existing())
+    return validate_chunk(households, persons, profile, today=today, found=found)
+
+
+def validate_chunk(
+    households: pl.DataFrame,
+    persons: pl.DataFrame,
+    profile: CountryProfile,
+    *,
+    found: pl.DataFrame,
+    today: dt.date | None = None,
+) -> Validated:
+    """Validate whole households (all their members are in ``persons``).
+
+    ``found`` holds the errors of :func:`global_checks` for these rows (or more).
+    """
+    today = today or dt.date.today()
     hh, herr = validate_households(households, profile, today)
     pp, perr = validate_persons(persons, profile, today)
     xerr = _cross_checks(hh, pp, today)
-    ierr = _identifier_checks(pp, existing)
-    errors = pl.concat([herr, perr, xerr, ierr]).unique(maintain_order=True)
+    mine = found.filter(
+        ((pl.col("table") == "households") & pl.col("row").is_in(hh["_row"].implode()))
+        | ((pl.col("table") == "persons") & pl.col("row").is_in(pp["_row"].implode()))
+    )
+    errors = pl.concat([mine, herr, perr, xerr]).unique(maintain_order=True)
     bad_refs = errors.select("household_ref").drop_nulls().unique()
     bad_list = bad_refs["household_ref"].implode()
     ok_h = hh.filter(pl.col("household_ref").is_not_null() & ~pl.col("household_ref").is_in(bad_list))
