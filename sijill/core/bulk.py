@@ -73,7 +73,9 @@ class BulkSession(ABC):
             )
             return df["id"].to_list()
         # SQLite: the session holds the write lock (BEGIN IMMEDIATE), so MAX(id) is ours.
-        base = int(self.query(f'SELECT COALESCE(MAX(id), 0) AS m FROM "{table}"')["m"][0])
+        # Plain MAX(id): SQLite reads it off the end of the B-tree. Wrapped in COALESCE it scans the table.
+        top = self.query(f'SELECT MAX(id) AS m FROM "{table}"')["m"][0]
+        base = int(top) if top is not None else 0
         return list(range(base + 1, base + 1 + n))
 
     def insert_row(self, table: str, values: dict[str, Any]) -> int:

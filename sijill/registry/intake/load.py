@@ -164,10 +164,21 @@ def finalise(
     h_base = s.reserve_ids("registry_household", nh)
     p_map = pl.Series(p_base, dtype=pl.Int64)
     h_map = pl.Series(h_base, dtype=pl.Int64)
-    p_rid = pl.Series(ids.allocate_ids(np_, ids.PERSON_ID_WIDTH, _taken(s, "registry_person")), dtype=pl.Utf8)
-    h_rid = pl.Series(
-        ids.allocate_ids(nh, ids.HOUSEHOLD_ID_WIDTH, _taken(s, "registry_household")), dtype=pl.Utf8
-    )
+    if taken is None:
+        p_check, h_check = _taken(s, "registry_person"), _taken(s, "registry_household")
+    else:
+
+        def p_check(values: Iterable[str]) -> set[str]:
+            return taken.intersection(values)
+
+        h_check = p_check
+    p_ids = ids.allocate_ids(np_, ids.PERSON_ID_WIDTH, p_check)
+    h_ids = ids.allocate_ids(nh, ids.HOUSEHOLD_ID_WIDTH, h_check)
+    if taken is not None:
+        taken.update(p_ids)
+        taken.update(h_ids)
+    p_rid = pl.Series(p_ids, dtype=pl.Utf8)
+    h_rid = pl.Series(h_ids, dtype=pl.Utf8)
     cs = pl.lit(cs_id, pl.Int64).alias("created_changeset_id")
 
     def pid(col: str) -> pl.Expr:
