@@ -68,16 +68,6 @@ def verhoeff_digits_vec(payload: npt.NDArray[np.int64], width: int) -> npt.NDArr
     return _INV[c]
 
 
-def verhoeff_valid_vec(digits: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.bool_]:
-    c = np.zeros(digits.shape[0], dtype=np.int8)
-    x = digits.copy()
-    for i in range(width):
-        d = (x % 10).astype(np.int8)
-        x //= 10
-        c = _D[c, _P[i % 8, d]]
-    return c == 0
-
-
 def luhn_valid(number: str) -> bool:
     if not number.isdigit():
         return False

@@ -21,7 +21,7 @@ import csv
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -345,6 +345,3 @@ def get_profile(code: str) -> CountryProfile:
 
 def available_countries() -> list[str]:
     return sorted(p.name for p in COUNTRIES_DIR.iterdir() if (p / "profile.yaml").exists())
-
-
-Validator = Callable[[str], "str | None"]

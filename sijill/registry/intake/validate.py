@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
 from sijill.core import checkdigits, enums
@@ -806,7 +805,3 @@ def validate_chunk(
     return Validated(
         households=ok_h, persons=ok_p, errors=errors, rejected_households=rej_h, rejected_persons=rej_p
     )
-
-
-def as_numpy_rows(series: pl.Series) -> np.ndarray:
-    return series.to_numpy()
