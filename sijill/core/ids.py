@@ -58,3 +58,29 @@ def allocate_ids(
 
 def is_valid_registry_id(value: str, width: int) -> bool:
     return len(value) == width and verhoeff_valid(value)
+
+
+class IdSet:
+    """Registry ids in use, held as sorted integers (8 bytes each, not a Python string each)."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._sorted = np.unique(np.fromiter((int(v) for v in values), dtype=np.int64))
+        self._new: list[np.ndarray] = []
+
+    def _merge(self) -> None:
+        if self._new:
+            self._sorted = np.unique(np.concatenate([self._sorted, *self._new]))
+            self._new = []
+
+    def intersection(self, values: Iterable[str]) -> set[str]:
+        self._merge()
+        cand = np.fromiter((int(v) for v in values), dtype=np.int64)
+        hit = cand[np.isin(cand, self._sorted, assume_unique=False)]
+        return {str(x) for x in hit.tolist()}
+
+    def update(self, values: Iterable[str]) -> None:
+        self._new.append(np.fromiter((int(v) for v in values), dtype=np.int64))
+
+    def __len__(self) -> int:
+        self._merge()
+        return int(self._sorted.size)

@@ -151,7 +151,7 @@ def _taken(s: bulk.BulkSession, table: str) -> Callable[[Iterable[str]], set[str
 
 
 def finalise(
-    chunk: Chunk, s: bulk.BulkSession, taken: set[str] | None = None
+    chunk: Chunk, s: bulk.BulkSession, taken: ids.IdSet | None = None
 ) -> list[tuple[str, pl.DataFrame]]:
     """Inside the chunk's transaction: real keys, registry ids, the change set. Returns tables in write order.
 

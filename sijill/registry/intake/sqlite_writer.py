@@ -35,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from sijill.core.bulk import BulkSession, prepare_frame
+from sijill.core.ids import IdSet
 from sijill.registry.intake.load import Chunk, finalise
 
 TABLES = ("persons", "households", "memberships", "identifiers")
@@ -96,7 +97,7 @@ def load_saved(directory: Path) -> Chunk:
     return Chunk(changeset=json.loads((directory / "chunk.json").read_text()), **frames)
 
 
-def write_saved(session: AdbcSqliteSession, directory: Path, taken: set[str] | None = None) -> dict[str, Any]:
+def write_saved(session: AdbcSqliteSession, directory: Path, taken: IdSet | None = None) -> dict[str, Any]:
     """Write one saved chunk inside the current transaction."""
     chunk = load_saved(directory)
     tables = finalise(chunk, session, taken)
@@ -111,7 +112,7 @@ class Writer:
         self.s = session
         self.bulk = False
         self.indexes: list[tuple[str, str]] = []
-        self.taken: set[str] | None = None
+        self.taken: IdSet | None = None
 
     def start(self, mode: str) -> None:
         if mode != "bulk":
@@ -127,12 +128,12 @@ class Writer:
         for name, _ in self.indexes:
             self.s.execute(f'DROP INDEX "{name}"')
         # Without their indexes, registry ids in use are checked in memory.
-        taken: set[str] = set()
+        in_use: list[str] = []
         for table in ("registry_person", "registry_household"):
             ids = self.s.query(f"SELECT registry_id FROM {table}")
             if ids.height:
-                taken.update(ids["registry_id"].to_list())
-        self.taken = taken
+                in_use.extend(ids["registry_id"].to_list())
+        self.taken = IdSet(in_use)
 
     def chunk(self, directory: Path) -> dict[str, Any]:
         if self.bulk:
@@ -148,6 +149,8 @@ class Writer:
 
     def end(self) -> dict[str, Any]:
         if self.bulk:
+            # The importing process is idle by now: let SQLite sort with a helper thread.
+            self.s.execute("PRAGMA threads=2")
             for _, sql in self.indexes:
                 self.s.execute(sql)  # a UNIQUE index that cannot be built fails the whole load
             self.s.execute("COMMIT")

@@ -148,6 +148,10 @@ def _in(col: str, values: tuple[str, ...] | list[str]) -> pl.Expr:
 
 
 def _ensure(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Text columns (categoricals back to text), with the missing ones added empty."""
+    cats = [c for c, t in df.schema.items() if t == pl.Categorical]
+    if cats:
+        df = df.with_columns(pl.col(c).cast(pl.Utf8) for c in cats)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         df = df.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in missing)
