@@ -61,26 +61,34 @@ def is_valid_registry_id(value: str, width: int) -> bool:
 
 
 class IdSet:
-    """Registry ids in use, held as sorted integers (8 bytes each, not a Python string each)."""
+    """Registry ids in use, held as sorted integer arrays (8 bytes an id, not a Python string).
+
+    Each batch added stays a sorted array of its own, so adding is O(batch) and a lookup
+    is a binary search in each array.
+    """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        self._sorted = np.unique(np.fromiter((int(v) for v in values), dtype=np.int64))
-        self._new: list[np.ndarray] = []
+        self._parts: list[np.ndarray] = []
+        self.update(values)
 
-    def _merge(self) -> None:
-        if self._new:
-            self._sorted = np.unique(np.concatenate([self._sorted, *self._new]))
-            self._new = []
+    @staticmethod
+    def _ints(values: Iterable[str]) -> np.ndarray:
+        return np.fromiter((int(v) for v in values), dtype=np.int64)
 
     def intersection(self, values: Iterable[str]) -> set[str]:
-        self._merge()
-        cand = np.fromiter((int(v) for v in values), dtype=np.int64)
-        hit = cand[np.isin(cand, self._sorted, assume_unique=False)]
-        return {str(x) for x in hit.tolist()}
+        cand = self._ints(values)
+        hit = np.zeros(cand.size, dtype=bool)
+        for part in self._parts:
+            idx = np.minimum(np.searchsorted(part, cand), part.size - 1)
+            hit |= part[idx] == cand
+        return {str(x) for x in cand[hit].tolist()}
 
     def update(self, values: Iterable[str]) -> None:
-        self._new.append(np.fromiter((int(v) for v in values), dtype=np.int64))
+        arr = np.unique(self._ints(values))
+        if arr.size:
+            self._parts.append(arr)
+        if len(self._parts) > 64:  # keep lookups cheap: fold the arrays together now and then
+            self._parts = [np.unique(np.concatenate(self._parts))]
 
     def __len__(self) -> int:
-        self._merge()
-        return int(self._sorted.size)
+        return int(np.unique(np.concatenate(self._parts)).size) if self._parts else 0
