@@ -32,36 +32,52 @@ OUT = ROOT / "bench" / "out"
 
 
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Run a command; return (seconds, peak RSS in MB, stdout)."""
+    """Run a command; return (seconds, peak memory in MB, stdout).
+
+    Peak memory is the largest sum, sampled every 0.1 s, of the resident memory of the
+    command and all its child processes (the SQLite import runs a writer process beside
+    the importing one). Summing samples counts what is resident at the same moment;
+    adding each process's own maximum would double-count memory shared after a fork.
+    """
+    import threading
+
+    import psutil
+
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.Error:
+            return
+        while not done.is_set():
+            try:
+                total = root.memory_info().rss + sum(
+                    c.memory_info().rss for c in root.children(recursive=True)
+                )
+            except psutil.Error:
+                total = 0
+            peak[0] = max(peak[0], total)
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out, err = proc.communicate()
+    done.set()
+    sampler.join()
     seconds = time.perf_counter() - t0
-    # The child has been reaped by communicate(); its rusage is in RUSAGE_CHILDREN, which we
-    # read through a wrapper instead: see _peak_wrapper.
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(args)}\n{err[-3000:]}")
-    m = re.search(r"__PEAK_RSS_KB=(\d+)", err)
-    c = re.search(r"__CHILD_RSS_KB=(\d+)", err)
-    peak = int(m.group(1)) // 1024 if m else -1
-    child = int(c.group(1)) // 1024 if c else 0
-    # The SQLite writer is a child process: count both, as they run at the same time.
-    return seconds, peak + child, out
-
-
-WRAPPER = (
-    "import resource, runpy, sys, atexit;"
-    "atexit.register(lambda: sys.stderr.write('__PEAK_RSS_KB=%d\\n__CHILD_RSS_KB=%d\\n' % ("
-    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)));"
-    "sys.argv = ['sijill'] + sys.argv[1:];"
-    "runpy.run_module('sijill.cli', run_name='__main__')"
-)
+    return seconds, peak[0] // (1024 * 1024), out
 
 
 def sijill(*args: str) -> list[str]:
-    return [sys.executable, "-c", WRAPPER, *args]
+    return [sys.executable, "-m", "sijill.cli", *args]
 
 
 def pg_database(base_url: str) -> str:
@@ -136,8 +152,9 @@ def render(rows: list[dict[str, object]]) -> str:
     lines = [
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}, commit {git_rev()}. Times are wall-clock for the whole command "
-        "(process start, reading, validation, writing, commit). Peak memory is the importing process's maximum "
-        "RSS plus that of its SQLite writer process, which run side by side.",
+        "(process start, reading, validation, writing, commit). Peak memory is the largest resident memory "
+        "of the command and its child processes together (the SQLite writer runs beside the importer), "
+        "sampled every 0.1 s.",
         "",
         "| step | backend | households | persons | seconds | households/s | persons/s | peak memory (MB) |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
