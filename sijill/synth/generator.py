@@ -42,6 +42,8 @@ import numpy.typing as npt
 import polars as pl
 
 from sijill.core import enums as core_enums
+from sijill.registry.intake.validate import HOUSEHOLD_CORE
+from sijill.registry.intake.validate import PERSON_COLUMNS as PERSON_COLUMNS_ALL
 from sijill.synth.config import SynthConfig, load_config
 from sijill.synth.ids import IdStream, PhoneStream
 from sijill.synth.models import (
@@ -70,43 +72,9 @@ S_PRESCHOOL, S_PRIMARY, S_LOWER, S_UPPER, S_POST, S_HIGHER = range(6)
 # Highest level completed by someone currently attending each school level.
 _COMPLETED_WHEN_ATTENDING = np.array([-1, 0, 1, 2, 3, 3])
 
-HOUSEHOLD_CORE = [
-    "household_ref",
-    "country",
-    "area_code",
-    "milieu",
-    "address",
-    "phone",
-    "registered_on",
-    "declarant_ref",
-]
-PERSON_COLUMNS = [
-    "person_ref",
-    "household_ref",
-    "relationship",
-    "given_name_lat",
-    "family_name_lat",
-    "given_name_ar",
-    "family_name_ar",
-    "sex",
-    "birth_date",
-    "birth_date_approx",
-    "id_type",
-    "id_value",
-    "id2_type",
-    "id2_value",
-    "vital_status",
-    "disability_type",
-    "disability_severity",
-    "in_school",
-    "school_sector",
-    "school_level",
-    "education_level",
-    "literate",
-    "occupation",
-    "health_coverage",
-    "phone",
-]
+# The columns of the import format (docs/import-format.md); synthetic persons are all alive,
+# so no death_date column is written.
+PERSON_COLUMNS = [c for c in PERSON_COLUMNS_ALL if c != "death_date"]
 TRUTH_COLUMNS = ["household_ref", "log_consumption_pc", "consumption_pc", "milieu", "region"]
 
 # Noise applied to duplicate person records: name -> relative weight.
