@@ -8,6 +8,7 @@ if someone else changed the household (or one of its members) since.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import polars as pl
@@ -19,7 +20,7 @@ from sijill.core.history import open_changeset, record, snapshot
 from sijill.core.models import HistoryEntry
 from sijill.countries import CountryProfile, get_profile
 from sijill.registry.geography import ensure_geography
-from sijill.registry.intake import load, validate
+from sijill.registry.intake import load, lookups, validate
 from sijill.registry.models import AdminArea, Household, Membership, Person
 
 
@@ -90,10 +91,8 @@ def register_household(
         {**m, "household_ref": href, "person_ref": m.get("person_ref") or f"{href}-{i + 1}"}
         for i, m in enumerate(members)
     ]
-    from sijill.registry.intake.job import _existing_identifiers, _existing_person_refs
-
     existing = validate.Existing(
-        identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs
+        identifiers=lookups.identifier_owners(profile), person_refs=lookups.known_person_refs
     )
     result = validate.validate(_frame([hrow]), _frame(prows), profile, existing=existing)
     if result.errors.height:
@@ -163,8 +162,6 @@ def update_household(
     if row["area_code"] != hh.area.code:
         area = AdminArea.objects.get(code=row["area_code"])
         hh.area, hh.area_path = area, area.path
-    import json
-
     hh.milieu, hh.address, hh.phone, hh.registered_on = (
         row["milieu"],
         row["address"],

@@ -21,7 +21,7 @@ from django.utils import timezone
 from sijill.core import bulk
 from sijill.countries import CountryProfile, get_profile
 from sijill.registry.geography import sync_geography
-from sijill.registry.intake import load, reader, validate
+from sijill.registry.intake import load, lookups, reader, validate
 from sijill.registry.intake.progress import ImportProgress
 from sijill.registry.models import ImportJob
 
@@ -76,43 +76,6 @@ def _registry_empty() -> bool:
     return (
         bulk.query_frame("SELECT COUNT(*) AS n FROM (SELECT 1 FROM registry_person LIMIT 1) t")["n"][0] == 0
     )
-
-
-def _existing_identifiers(profile: CountryProfile) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    def lookup(pairs: pl.DataFrame) -> pl.DataFrame:
-        parts = []
-        for (id_type,), grp in pairs.group_by(["id_type"]):
-            values = grp["value"].to_list()
-            for i in range(0, len(values), 200_000):
-                df = bulk.query_frame(
-                    "SELECT i.id_type, i.value, p.registry_id AS owner_registry_id "
-                    "FROM registry_externalidentifier i JOIN registry_person p ON p.id = i.person_id "
-                    f"WHERE i.country = %s AND i.id_type = %s AND i.is_deleted = %s AND {bulk.in_list_sql('i.value')}",
-                    [profile.code, id_type, False, bulk.json_list_param(values[i : i + 200_000])],
-                )
-                if df.height:
-                    parts.append(df)
-        schema = {"id_type": pl.Utf8, "value": pl.Utf8, "owner_registry_id": pl.Utf8}
-        return pl.concat(parts).cast(schema) if parts else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
-
-    return lookup
-
-
-def _existing_person_refs(refs: pl.Series) -> pl.DataFrame:
-    values = refs.unique().to_list()
-    parts = []
-    for i in range(0, len(values), 200_000):
-        df = bulk.query_frame(
-            "SELECT p.external_ref AS person_ref, h.registry_id AS household_ref FROM registry_person p "
-            "LEFT JOIN registry_membership m ON m.person_id = p.id AND m.end_date IS NULL AND m.is_deleted = %s "
-            "LEFT JOIN registry_household h ON h.id = m.household_id "
-            f"WHERE {bulk.in_list_sql('p.external_ref')}",
-            [False, bulk.json_list_param(values[i : i + 200_000])],
-        )
-        if df.height:
-            parts.append(df.with_columns(pl.col("household_ref").fill_null("(none)")))
-    schema = {"person_ref": pl.Utf8, "household_ref": pl.Utf8}
-    return pl.concat(parts).cast(schema) if parts else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
 def _write_with_process(
@@ -274,7 +237,7 @@ def _run(
     existing = validate.Existing()
     if not empty:
         existing = validate.Existing(
-            identifiers=_existing_identifiers(profile), person_refs=_existing_person_refs
+            identifiers=lookups.identifier_owners(profile), person_refs=lookups.known_person_refs
         )
     t_validate = time.perf_counter()
     found = validate.global_checks(hh, pp, profile, existing)
