@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sijill.core.history import open_changeset, record, snapshot
-from sijill.core.models import HistoryEntry
+from sijill.core.models import ChangeSet, HistoryEntry
 from sijill.countries import CountryProfile, get_profile
 from sijill.registry.geography import ensure_geography
 from sijill.registry.intake import load, lookups, validate
@@ -121,6 +121,14 @@ def _lock(household_id: int, expected_version: int) -> Household:
 def _bump(hh: Household, cs_at: dt.datetime) -> None:
     hh.version += 1
     hh.updated_at = cs_at
+
+
+def _touch(hh: Household, cs: ChangeSet) -> None:
+    """A member changed: move the household's version on, and record it."""
+    old = snapshot(hh)
+    _bump(hh, cs.at)
+    hh.save(update_fields=["version", "updated_at"])
+    record(cs, "household", hh, old, HistoryEntry.OP_UPDATE, hh.pk)
 
 
 HOUSEHOLD_FIELDS = {"area_code", "milieu", "address", "phone", "registered_on", "declarant_ref"}
@@ -246,10 +254,7 @@ def update_person(
         membership.end_reason = "deceased"
         membership.save()
         record(cs, "membership", membership, m_old, HistoryEntry.OP_UPDATE, hh.pk)
-    h_old = snapshot(hh)
-    _bump(hh, cs.at)
-    hh.save(update_fields=["version", "updated_at"])
-    record(cs, "household", hh, h_old, HistoryEntry.OP_UPDATE, hh.pk)
+    _touch(hh, cs)
     return person
 
 
@@ -280,10 +285,7 @@ def end_membership(
     m.end_date, m.end_reason = end_date, end_reason
     m.save()
     record(cs, "membership", m, old, HistoryEntry.OP_UPDATE, hh.pk)
-    h_old = snapshot(hh)
-    _bump(hh, cs.at)
-    hh.save(update_fields=["version", "updated_at"])
-    record(cs, "household", hh, h_old, HistoryEntry.OP_UPDATE, hh.pk)
+    _touch(hh, cs)
     return m
 
 
@@ -304,10 +306,7 @@ def join_household(
         start_date=start_date,
         created_changeset=cs,
     )
-    h_old = snapshot(hh)
-    _bump(hh, cs.at)
-    hh.save(update_fields=["version", "updated_at"])
-    record(cs, "household", hh, h_old, HistoryEntry.OP_UPDATE, hh.pk)
+    _touch(hh, cs)
     return m
 
 

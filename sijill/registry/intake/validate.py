@@ -129,7 +129,7 @@ def _date(col: str) -> pl.Expr:
 
 
 def _phone(col: str, profile: CountryProfile) -> pl.Expr:
-    """Normalise a phone number to E.164 using the country's prefix (0XXXXXXXXX -> +CCC...)."""
+    """Normalise a phone number to E.164 using the country's prefix (a leading 0 becomes the country prefix)."""
     p = pl.col(col).str.replace_all(r"[\s\-\.\(\)]", "")
     prefix = profile.phone_prefix
     return (
@@ -594,6 +594,19 @@ def _cross_checks(hh: pl.DataFrame, pp: pl.DataFrame, today: dt.date) -> pl.Data
     return pl.concat(parts)
 
 
+def _id_errors(rows: pl.DataFrame, tail: pl.Expr) -> pl.DataFrame:
+    """Error rows for identifiers: "<type> <value>" followed by ``tail``."""
+    return rows.select(
+        pl.lit("persons").alias("table"),
+        pl.col("_row").alias("row"),
+        "household_ref",
+        "person_ref",
+        "column",
+        "value",
+        (pl.col("id_type") + pl.lit(" ") + pl.col("value") + tail).alias("reason"),
+    )
+
+
 def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     ids = pl.concat(
         [
@@ -614,21 +627,11 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     )
     if dup.height:
         parts.append(
-            dup.select(
-                pl.lit("persons").alias("table"),
-                pl.col("_row").alias("row"),
-                "household_ref",
-                "person_ref",
-                "column",
-                "value",
-                (
-                    pl.col("id_type")
-                    + pl.lit(" ")
-                    + pl.col("value")
-                    + pl.lit(" is given to more than one person in the file (rows ")
-                    + pl.col("_rows")
-                    + pl.lit(")")
-                ).alias("reason"),
+            _id_errors(
+                dup,
+                pl.lit(" is given to more than one person in the file (rows ")
+                + pl.col("_rows")
+                + pl.lit(")"),
             )
         )
     if existing.identifiers is not None and ids.height:
@@ -636,21 +639,11 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
         if owners.height:
             hit = ids.join(owners, on=["id_type", "value"], how="inner")
             parts.append(
-                hit.select(
-                    pl.lit("persons").alias("table"),
-                    pl.col("_row").alias("row"),
-                    "household_ref",
-                    "person_ref",
-                    "column",
-                    "value",
-                    (
-                        pl.col("id_type")
-                        + pl.lit(" ")
-                        + pl.col("value")
-                        + pl.lit(" already belongs to person ")
-                        + pl.col("owner_registry_id")
-                        + pl.lit(" in the registry")
-                    ).alias("reason"),
+                _id_errors(
+                    hit,
+                    pl.lit(" already belongs to person ")
+                    + pl.col("owner_registry_id")
+                    + pl.lit(" in the registry"),
                 )
             )
     if existing.person_refs is not None and pp.height:
