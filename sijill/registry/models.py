@@ -135,6 +135,9 @@ class Person(models.Model):
     school_level = models.CharField(max_length=20, blank=True, choices=_choices(enums.SCHOOL_LEVEL))
     education_level = models.CharField(max_length=20, blank=True, choices=_choices(enums.EDUCATION_LEVEL))
     literate = models.BooleanField(null=True, blank=True)
+    father_deceased = models.BooleanField(
+        null=True, blank=True, help_text="Paternal orphan: the father is deceased (civil status)"
+    )
     occupation = models.CharField(
         max_length=32, blank=True, help_text="Code from the country's occupation list"
     )

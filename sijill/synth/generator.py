@@ -575,6 +575,14 @@ class _Engine:
             dtype_i[dis] = draw_categorical(rng, self.dis_type_p, nd)
             sev_i[dis] = draw_categorical(rng, self.dis_sev_p, nd)
         per["dis_type"], per["dis_sev"] = dtype_i, sev_i
+        # Paternal orphans: children under 21 of a lone mother who heads the household are often
+        # orphans (widowhood); elsewhere rare. Known (not null) for the under-21s only.
+        hh, rel = per["hh"], per["rel"]
+        head_female = fem[h["head_pos"]][hh]
+        lone_mother = head_female & ~h["has_sp"][hh]
+        kid = (age < 21) & np.isin(rel, (R_CHILD, R_STEP, R_GRAND))
+        per["father_dead"] = kid & (rng.random(P) < np.where(lone_mother, 0.45, 0.01))
+        per["father_known"] = age < 21
 
     # ------------------------------------------------------------------ names
 
@@ -911,6 +919,7 @@ class _Engine:
             "school_level": _codes(SCHOOL, np.where(ins, per["school_level"], -1)),
             "education_level": _codes(EDU, per["edu"]),
             "literate": _masked(pl.Series(per["literate"]), per["lit_known"]),
+            "father_deceased": _masked(pl.Series(per["father_dead"]), per["father_known"]),
             "occupation": _codes(p.enums.get("occupation", ()), per["occ"]),
             "health_coverage": _codes(self.cov_codes, per["cov"]),
             "phone": per["phone"],

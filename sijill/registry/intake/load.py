@@ -28,7 +28,7 @@ PERSON_COLUMNS = [
     "id", "registry_id", "external_ref", "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar",
     "sex", "birth_date", "birth_date_precision", "birth_date_approx", "vital_status", "death_date",
     "disability_type", "disability_severity", "in_school", "school_sector", "school_level", "education_level",
-    "literate", "occupation", "health_coverage", "phone",
+    "literate", "father_deceased", "occupation", "health_coverage", "phone",
 ]  # fmt: skip
 
 

@@ -40,7 +40,7 @@ PERSON_COLUMNS = [
     "person_ref", "household_ref", "relationship", "given_name_lat", "family_name_lat", "given_name_ar",
     "family_name_ar", "sex", "birth_date", "birth_date_approx", "id_type", "id_value", "id2_type", "id2_value",
     "vital_status", "death_date", "disability_type", "disability_severity", "in_school", "school_sector",
-    "school_level", "education_level", "literate", "occupation", "health_coverage", "phone",
+    "school_level", "education_level", "literate", "father_deceased", "occupation", "health_coverage", "phone",
 ]  # fmt: skip
 ID_PAIRS = [("id_type", "id_value"), ("id2_type", "id2_value")]
 
@@ -478,6 +478,7 @@ def validate_persons(
         f"must be one of {', '.join(enums.EDUCATION_LEVEL)}",
     )
     e.add(_bad_bool("literate"), "literate", "must be yes/no")
+    e.add(_bad_bool("father_deceased"), "father_deceased", "must be yes/no")
     for enum in ("occupation", "health_coverage"):
         codes = profile.enums.get(enum, ())
         e.add(
@@ -513,6 +514,7 @@ def validate_persons(
         _bool("in_school").alias("in_school"),
         *[pl.col(c).fill_null("") for c in ("school_sector", "school_level", "education_level")],
         _bool("literate").alias("literate"),
+        _bool("father_deceased").alias("father_deceased"),
         pl.col("occupation").fill_null(""),
         pl.col("health_coverage").fill_null(""),
         pl.when(pl.col("phone").is_null()).then(pl.lit("")).otherwise(pl.col("_phone")).alias("phone"),
