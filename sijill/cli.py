@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -190,6 +191,278 @@ def import_(
     console.print(f"{summary.seconds:.1f} s")
 
 
+def _parse_date(value: str | None) -> dt.date:
+    if not value:
+        from django.utils import timezone
+
+        return timezone.localdate()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]--as-of must be a date like 2026-11-30, got {value!r}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def score(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date of the rules, ages and memberships (default today)")
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write one CSV row per household: household_ref, registry_id, score, model_version, "
+            "programmes, and each programme's monthly amount column"
+        ),
+    ] = None,
+    household: Annotated[
+        list[str] | None, typer.Option("--household", help="Only this household (registry id); repeatable")
+    ] = None,
+    country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="PMT model version (default: the country's active model)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+) -> None:
+    """Recompute scores, eligibility and entitlements (all households, or a selection) and record changes."""
+    _django()
+    _migrate()
+    import time
+
+    from django.conf import settings
+
+    from sijill.registry.models import Household
+    from sijill.targeting import selectors
+    from sijill.targeting.services import score as run_score
+
+    day = _parse_date(as_of)
+    cc = (country or settings.SIJILL_COUNTRY).upper()
+    ids = None
+    if household:
+        found = dict(
+            Household.objects.filter(registry_id__in=household, country=cc).values_list("registry_id", "id")
+        )
+        missing = [h for h in household if h not in found]
+        if missing:
+            console.print(f"[red]Unknown household registry id(s) for {cc}: {', '.join(missing)}")
+            raise typer.Exit(2)
+        ids = list(found.values())
+    t0 = time.perf_counter()
+    steps = {
+        "read": "Reading the registry",
+        "compute": "Computing scores and programmes",
+        "write": "Recording changes",
+    }
+    if as_json:
+        run, results = run_score(cc, day, household_ids=ids, pmt_model=model)
+    else:
+        with _progress() as bar:
+            task = bar.add_task("Scoring", total=len(steps))
+            started = [False]
+
+            def phase(name: str) -> None:
+                if started[0]:
+                    bar.advance(task)
+                started[0] = True
+                bar.update(task, description=steps[name])
+
+            run, results = run_score(cc, day, household_ids=ids, pmt_model=model, progress=phase)
+            bar.advance(task)
+    summary = selectors.run_summary(run, results)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    if export:
+        selectors.export_frame(cc, results, run).write_csv(export)
+        summary["export"] = str(export)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    t = Table(title=f"Scoring run {run.pk}: {summary['households']:,} households as of {day}")
+    t.add_column("programme")
+    t.add_column("eligible households", justify="right")
+    t.add_column("monthly amount", justify="right")
+    for code, p in summary["programmes"].items():
+        t.add_row(code, f"{p['beneficiaries']:,}", f"{p['monthly_amount']:,.2f}")
+    Console().print(t)
+    console.print(
+        f"model {run.model_version}, rules {run.parameters_version}; "
+        f"{run.new_assessments:,} new scores, {run.changed_decisions:,} decisions changed; {summary['seconds']:.1f} s"
+    )
+    if export:
+        console.print(f"Exported: {export}")
+
+
+@app.command()
+def simulate(
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="NAME=VALUE: a rules parameter and its new value, e.g. asd.threshold=9.9; repeatable",
+        ),
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date simulated (default today)")] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of household_ref and log_consumption_pc (the synthetic truth) to measure targeting errors"
+        ),
+    ] = None,
+    country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole result as one JSON object")
+    ] = False,
+) -> None:
+    """What if a threshold, an amount or an age limit changed? Current against changed rules, on the registry."""
+    _django()
+    _migrate()
+    import polars as pl
+    from django.conf import settings
+
+    from sijill.targeting.simulation import Scenario, SimulationError, parse_value
+    from sijill.targeting.simulation import simulate as run_simulation
+
+    changes: dict[str, float | bool] = {}
+    try:
+        for item in set_ or []:
+            if "=" not in item:
+                raise SimulationError(f"--set expects NAME=VALUE, got {item!r}")
+            name, value = item.split("=", 1)
+            changes[name.strip()] = parse_value(value)
+        truth_df = pl.read_csv(truth, infer_schema_length=0) if truth else None
+        day = _parse_date(as_of)
+        cc = (country or settings.SIJILL_COUNTRY).upper()
+        if as_json:
+            result = run_simulation(cc, day, Scenario(changes), truth=truth_df)
+        else:
+            with console.status("Simulating current and changed rules…"):
+                result = run_simulation(cc, day, Scenario(changes), truth=truth_df)
+    except (SimulationError, FileNotFoundError) as exc:
+        console.print(f"[red]Simulation refused: {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(result))
+        return
+    t = Table(title=f"{result['households']:,} households, {result['as_of']}: current rules → changed rules")
+    for col in ("programme", "beneficiaries", "changed", "monthly cost", "changed", "gainers", "losers"):
+        t.add_column(col, justify="right" if col != "programme" else "left")
+    for code, cur in result["current"].items():
+        new = result["changed"][code]
+        gl = result["gainers_losers"][code]
+        t.add_row(code, f"{cur['beneficiaries']:,}", f"{new['beneficiaries']:,}", f"{cur['monthly_cost']:,.0f}",
+                  f"{new['monthly_cost']:,.0f}", f"{gl['gainers']:,}", f"{gl['losers']:,}")  # fmt: skip
+    Console().print(t)
+    if "targeting" in result and result["targeting"].get("thresholds"):
+        q = Table(title="Targeting quality against the synthetic truth")
+        for col in ("threshold", "rules", "selected", "inclusion error", "exclusion error"):
+            q.add_column(col)
+        for name, th in result["targeting"]["thresholds"].items():
+            for label in ("current", "changed"):
+                v = th[label]
+                q.add_row(f"{name} {th['threshold']}", label, f"{v['selected']:,}",
+                          f"{v['inclusion_error']:.1%}", f"{v['exclusion_error']:.1%}")  # fmt: skip
+        Console().print(q)
+    console.print(f"{result['seconds']['total']:.1f} s")
+
+
+pmt_app = typer.Typer(help="Proxy means test models: fit a new version from a survey, compare two versions.")
+app.add_typer(pmt_app, name="pmt")
+
+
+@pmt_app.command("fit")
+def pmt_fit(
+    survey: Annotated[
+        Path,
+        typer.Argument(
+            help="Survey folder: households and persons files (import format) and consumption.csv or "
+            "truth.csv (household_ref, log_consumption_pc or consumption_pc, optional weight)"
+        ),
+    ],
+    version: Annotated[str | None, typer.Option(help="Name of the new model version")] = None,
+    country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object")] = False,
+) -> None:
+    """Estimate a new PMT model (urban and rural, regional effects) by weighted least squares."""
+    _django()
+    from django.conf import settings
+
+    from sijill.targeting.pmt_fit import FitError, fit_survey
+
+    cc = (country or settings.SIJILL_COUNTRY).upper()
+    try:
+        if as_json:
+            report = fit_survey(cc, survey, version=version)
+        else:
+            with console.status("Reading the survey and fitting…"):
+                report = fit_survey(cc, survey, version=version)
+    except FitError as exc:
+        console.print(f"[red]Fit refused: {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(report))
+        return
+    t = Table(title=f"New PMT model {report['version']} ({report['households']:,} survey households)")
+    for col in ("milieu", "households", "R²", "features"):
+        t.add_column(col)
+    for m, r in report["models"].items():
+        t.add_row(m, f"{r['households']:,}", f"{r['r2']:.3f}", str(r["features"]))
+    Console().print(t)
+    for name, e in report["errors"].items():
+        console.print(f"{name} threshold {e['threshold']}: inclusion {e['inclusion_error']:.1%}, "
+                      f"exclusion {e['exclusion_error']:.1%}")  # fmt: skip
+    console.print(f"Written: {report['path']}")
+
+
+@pmt_app.command("compare")
+def pmt_compare(
+    a: Annotated[str, typer.Argument(help="First model version")],
+    b: Annotated[str, typer.Argument(help="Second model version")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date (default today)")] = None,
+    country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as one JSON object")] = False,
+) -> None:
+    """Score the registry with two model versions and compare scores and eligibility."""
+    _django()
+    _migrate()
+    from django.conf import settings
+
+    from sijill.targeting.pmt_fit import FitError, compare_models
+
+    cc = (country or settings.SIJILL_COUNTRY).upper()
+    try:
+        report = compare_models(cc, a, b, _parse_date(as_of))
+    except FitError as exc:
+        console.print(f"[red]Comparison refused: {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(report))
+        return
+    t = Table(title=f"{a} → {b} on {report['households']:,} households")
+    for col in ("programme", f"eligible ({a})", f"eligible ({b})", "gain", "lose"):
+        t.add_column(col)
+    for code, p in report["programmes"].items():
+        t.add_row(code, f"{p['eligible_a']:,}", f"{p['eligible_b']:,}", f"{p['newly_eligible']:,}",
+                  f"{p['no_longer_eligible']:,}")  # fmt: skip
+    Console().print(t)
+    console.print(
+        f"score correlation {report['score_correlation']:.4f}, mean difference {report['mean_difference']:+.4f}"
+    )
+
+
+@pmt_app.command("list")
+def pmt_list(
+    country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
+) -> None:
+    """The PMT model versions available (shipped and fitted), the active one first."""
+    _django()
+    from django.conf import settings
+
+    from sijill.targeting.pmt_fit import available_models
+
+    for row in available_models((country or settings.SIJILL_COUNTRY).upper()):
+        flag = "active" if row["active"] else ""
+        print(f"{row['version']}\t{flag}\t{row['path']}")
+
+
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False) -> None:
     """Counts of households, persons and active memberships (read-only)."""
@@ -273,6 +546,16 @@ def demo(
                      progress=lambda n: bar.advance(task, n))  # fmt: skip
             summary = run_import([out / "households.csv", out / "persons.csv"], progress=_Bar(bar))
         console.print(f"Loaded {summary.loaded:,} households, {summary.persons_loaded:,} persons.")
+    from sijill.targeting.models import Assessment
+
+    if registry_stats()["households"] and not Assessment.objects.exists():
+        from django.utils import timezone
+
+        from sijill.targeting.services import score as run_score
+
+        with console.status("Scoring households and deciding programmes…"):
+            run, _ = run_score(settings.SIJILL_COUNTRY, timezone.localdate(), reason="demo")
+        console.print(f"Scored {run.households:,} households ({run.model_version}).")
     users = _ensure_demo_users()
     t = Table(title="Demo logins")
     for col in ("username", "password", "role"):

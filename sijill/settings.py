@@ -9,6 +9,9 @@
     The usual Django settings.
 ``SIJILL_VAR_DIR``
     Where the embedded database, rejects files and uploads go (default ``./var``).
+``SIJILL_RESCORE_ON_CHANGE``
+    ``1`` (default): every change to a household recomputes its score and programme
+    decisions in the same transaction. ``0`` leaves that to ``sijill score``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("SIJILL_DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("SIJILL_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 SIJILL_COUNTRY = os.environ.get("SIJILL_COUNTRY", "MA").upper()
+SIJILL_RESCORE_ON_CHANGE = os.environ.get("SIJILL_RESCORE_ON_CHANGE", "1") == "1"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -53,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "sijill.core",
     "sijill.registry",
+    "sijill.targeting",
+    "sijill.programmes",
 ]
 
 MIDDLEWARE = [

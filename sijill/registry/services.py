@@ -22,6 +22,7 @@ from sijill.countries import CountryProfile, get_profile
 from sijill.registry.geography import ensure_geography
 from sijill.registry.intake import load, lookups, validate
 from sijill.registry.models import AdminArea, Household, Membership, Person
+from sijill.registry.signals import household_changed
 
 
 class ConcurrentEditError(Exception):
@@ -70,6 +71,7 @@ def _errors_dict(errors: pl.DataFrame) -> dict[str, str]:
     return out
 
 
+@transaction.atomic
 def register_household(
     household: dict[str, Any],
     members: list[dict[str, Any]],
@@ -103,7 +105,9 @@ def register_household(
         actor_name=name, actor_id=getattr(actor, "pk", None), channel=channel, reason=reason,
         source="register_household",
     )  # fmt: skip
-    return Household.objects.get(created_changeset_id=cs_id)
+    hh = Household.objects.get(created_changeset_id=cs_id)
+    _changed(hh, name, reason)
+    return hh
 
 
 def _lock(household_id: int, expected_version: int) -> Household:
@@ -129,6 +133,11 @@ def _touch(hh: Household, cs: ChangeSet) -> None:
     _bump(hh, cs.at)
     hh.save(update_fields=["version", "updated_at"])
     record(cs, "household", hh, old, HistoryEntry.OP_UPDATE, hh.pk)
+    _changed(hh, cs.actor_name, cs.reason)
+
+
+def _changed(hh: Household, actor_name: str, reason: str) -> None:
+    household_changed.send(sender=Household, household=hh, actor_name=actor_name, reason=reason)
 
 
 HOUSEHOLD_FIELDS = {"area_code", "milieu", "address", "phone", "registered_on", "declarant_ref"}
@@ -181,6 +190,7 @@ def update_household(
     _bump(hh, cs.at)
     hh.save()
     record(cs, "household", hh, old, HistoryEntry.OP_UPDATE, hh.pk)
+    _changed(hh, cs.actor_name, cs.reason)
     return hh
 
 
@@ -239,7 +249,7 @@ def update_person(
             person,
             f,
             row[f]
-            if row[f] is not None or f in ("in_school", "literate", "death_date")
+            if row[f] is not None or f in ("in_school", "literate", "father_deceased", "death_date")
             else getattr(person, f),
         )
     person.birth_date_precision = row["birth_date_precision"]
@@ -329,4 +339,5 @@ def delete_household(
     _bump(hh, cs.at)
     hh.save()
     record(cs, "household", hh, old, HistoryEntry.OP_DELETE, hh.pk)
+    _changed(hh, cs.actor_name, cs.reason)
     return hh
