@@ -115,3 +115,23 @@ def render(rows: list[dict[str, object]]) -> str:
             f"| {r['step']} | {int(r['households']):,} | {float(r['seconds']):.2f} | {int(r['peak_mb']):,} | {r['detail']} |"  # type: ignore[call-overload,arg-type]
         )
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    from run import write_section
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100000,1000000", help="comma-separated household counts")
+    ap.add_argument("--as-of", default="2026-11-30")
+    ap.add_argument("--section", default="Scoring and simulation (SQLite)")
+    a = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = bench([int(s) for s in a.sizes.split(",")], a.as_of)
+    write_section(a.section, render(rows))
+    print("written to docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()

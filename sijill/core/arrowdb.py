@@ -163,21 +163,24 @@ def _run_postgresql(steps: Sequence[Step], readonly: bool) -> dict[str, pl.DataF
 # --------------------------------------------------------------------------- SQLite (child process)
 
 
-def _run_sqlite_child(steps: Sequence[Step], readonly: bool) -> dict[str, pl.DataFrame]:
-    tmp_root = settings.VAR_DIR / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root, prefix="arrowdb-") as tmp:
-        d = Path(tmp)
-        plan: list[dict[str, Any]] = []
+class _SqliteJob:
+    """One plan running in a child process; :meth:`result` waits for it."""
+
+    def __init__(self, steps: Sequence[Step], readonly: bool) -> None:
+        tmp_root = settings.VAR_DIR / "tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        self.tmp = tempfile.TemporaryDirectory(dir=tmp_root, prefix="arrowdb-")
+        d = Path(self.tmp.name)
+        self.plan: list[dict[str, Any]] = []
         for i, step in enumerate(steps):
             if isinstance(step, Sql):
-                plan.append({"sql": step.sql, "params": list(step.params)})
+                self.plan.append({"sql": step.sql, "params": list(step.params)})
             elif isinstance(step, Ingest):
                 path = d / f"in-{i}.arrow"
                 prepare_frame(step.frame, bool_as_int=True).write_ipc(path)
-                plan.append({"ingest": step.table, "file": str(path), "temporary": step.temporary})
+                self.plan.append({"ingest": step.table, "file": str(path), "temporary": step.temporary})
             else:
-                plan.append(
+                self.plan.append(
                     {
                         "read": step.name,
                         "sql": step.sql,
@@ -185,59 +188,52 @@ def _run_sqlite_child(steps: Sequence[Step], readonly: bool) -> dict[str, pl.Dat
                         "file": str(d / f"out-{i}.arrow"),
                     }
                 )
-        (d / "plan.json").write_text(json.dumps({"steps": plan, "readonly": readonly}))
-        proc = subprocess.run(
-            [sys.executable, "-m", "sijill.core.arrowdb", str(connection.settings_dict["NAME"]), str(d / "plan.json")],
-            capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        (d / "plan.json").write_text(json.dumps({"steps": self.plan, "readonly": readonly}))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sijill.core.arrowdb_child", str(connection.settings_dict["NAME"]), str(d / "plan.json")],
+            stdout=subprocess.PIPE, stderr=None, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
-        if proc.returncode != 0:
-            lines = (proc.stdout.strip() or proc.stderr.strip() or "no output").splitlines()
-            raise ArrowDbError(lines[-1])
-        out: dict[str, pl.DataFrame] = {}
-        for item in plan:
-            if "read" in item:
-                out[item["read"]] = pl.read_ipc(item["file"])
-        return out
+
+    def result(self) -> dict[str, pl.DataFrame]:
+        try:
+            stdout, _ = self.proc.communicate()
+            if self.proc.returncode != 0:
+                lines = (
+                    stdout.strip() or f"the SQLite worker stopped with code {self.proc.returncode}"
+                ).splitlines()
+                raise ArrowDbError(lines[-1])
+            out: dict[str, pl.DataFrame] = {}
+            for item in self.plan:
+                if "read" in item:
+                    out[item["read"]] = pl.read_ipc(item["file"])
+            return out
+        finally:
+            self.tmp.cleanup()
 
 
-def _child(db_path: str, plan_path: str) -> int:
-    import adbc_driver_sqlite.dbapi as adbc
-    import pyarrow.ipc as ipc
-
-    plan = json.loads(Path(plan_path).read_text())
-    conn = adbc.connect(db_path, autocommit=True)
-    cur = conn.cursor()
-    for pragma in ("busy_timeout=60000", "foreign_keys=ON", "cache_size=-262144", "synchronous=NORMAL"):
-        cur.execute(f"PRAGMA {pragma}")
-    cur.execute("BEGIN" if plan["readonly"] else "BEGIN IMMEDIATE")
-    try:
-        for step in plan["steps"]:
-            if "ingest" in step:
-                with ipc.open_file(step["file"]) as f:
-                    table = f.read_all()
-                if table.num_rows or step["temporary"]:
-                    cur.adbc_ingest(
-                        step["ingest"],
-                        table,
-                        mode="create" if step["temporary"] else "append",
-                        temporary=step["temporary"],
-                    )
-            else:
-                cur.execute(_placeholders(step["sql"], "sqlite"), step["params"] or None)
-                if "read" in step:
-                    table = cur.fetch_arrow_table()
-                    with ipc.new_file(step["file"], table.schema) as w:
-                        w.write_table(table)
-        cur.execute("ROLLBACK" if plan["readonly"] else "COMMIT")
-    except Exception as exc:
-        cur.execute("ROLLBACK")
-        print(f"{type(exc).__name__}: {exc}")
-        return 1
-    finally:
-        cur.close()
-        conn.close()
-    return 0
+def _run_sqlite_child(steps: Sequence[Step], readonly: bool) -> dict[str, pl.DataFrame]:
+    return _SqliteJob(steps, readonly).result()
 
 
-if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1], sys.argv[2]))
+class PendingReads:
+    """Queries started at once (SQLite: one process each, so they run side by side)."""
+
+    def __init__(self, queries: Mapping[str, str | tuple[str, Sequence[Any]]]) -> None:
+        self.queries = {n: ((q, ()) if isinstance(q, str) else q) for n, q in queries.items()}
+        self.jobs: dict[str, _SqliteJob] = {}
+        if connection.vendor == "sqlite":
+            self.jobs = {
+                n: _SqliteJob([Read(n, sql, params)], readonly=True)
+                for n, (sql, params) in self.queries.items()
+            }
+
+    def get(self, name: str) -> pl.DataFrame:
+        if name in self.jobs:
+            return self.jobs.pop(name).result()[name]
+        sql, params = self.queries[name]
+        return read({name: (sql, params)})[name]
+
+
+def start_reads(queries: Mapping[str, str | tuple[str, Sequence[Any]]]) -> PendingReads:
+    """Start read-only queries now; fetch each frame with ``.get(name)`` when needed."""
+    return PendingReads(queries)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 from openfisca_core.indexed_enums import EnumArray
-from openfisca_core.simulations import Simulation, SimulationBuilder
+from openfisca_core.simulations import Simulation
 
 from sijill.targeting.openfisca.entities import ROLE_OF_RELATIONSHIP
 from sijill.targeting.openfisca.system import Rules
@@ -55,13 +57,24 @@ def _numpy(series: pl.Series, variable: Any) -> Any:
     return series.cast(pl.Utf8).fill_null(str(default or "")).to_numpy().astype(object)
 
 
-def build(rules: Rules, pop: Population, period: str) -> Simulation:
+@dataclass
+class Prepared:
+    """A population turned into OpenFisca arrays once, for any number of simulations.
+
+    Building a simulation from it takes a fraction of a second even for millions of
+    persons: ids, the person → household map, roles and every input are ready.
+    """
+
+    households: int
+    persons: int
+    household_index: np.ndarray  # per person: row of its household
+    role_index: np.ndarray  # per person: index in Household.flattened_roles
+    inputs: dict[str, tuple[str, Any]] = field(default_factory=dict)  # variable -> (period kind, array)
+
+
+def prepare(rules: Rules, pop: Population) -> Prepared:
     tbs = rules.tbs
-    H, P = pop.households.height, pop.persons.height
-    sb = SimulationBuilder()
-    sb.create_entities(tbs)
-    sb.declare_person_entity("person", np.arange(P))
-    household = sb.declare_entity("household", np.arange(H))
+    H = pop.households.height
     hh_index = (
         pop.persons.select(
             pl.col("household_id").replace_strict(
@@ -71,33 +84,84 @@ def build(rules: Rules, pop: Population, period: str) -> Simulation:
         .to_series()
         .to_numpy()
     )
-    role_keys = [r.key for r in household.entity.flattened_roles]
+    role_keys = [r.key for r in tbs.entities_by_singular()["household"].flattened_roles]
     role_index = {rel: role_keys.index(role) for rel, role in ROLE_OF_RELATIONSHIP.items()}
-    other = role_keys.index("other")
     roles = (
         pop.persons["relationship"]
-        .replace_strict(role_index, default=other, return_dtype=pl.Int64)
+        .replace_strict(role_index, default=role_keys.index("other"), return_dtype=pl.Int64)
         .to_numpy()
     )
-    sb.join_with_persons(household, hh_index, roles)
-    sim = sb.build(tbs)
-    _set_inputs(sim, tbs, pop.persons, "person", period)
-    _set_inputs(sim, tbs, pop.households, "household", period)
+    prepared = Prepared(H, pop.persons.height, hh_index, roles)
+    for frame, entity in ((pop.persons, "person"), (pop.households, "household")):
+        for column in frame.columns:
+            name = RENAMES.get(column, column)
+            variable = tbs.variables.get(name)
+            if variable is None or variable.entity.key != entity or not variable.is_input_variable():
+                continue
+            kind = "eternity" if variable.definition_period == "eternity" else "period"
+            prepared.inputs[name] = (kind, _numpy(frame[column], variable))
+    return prepared
+
+
+def save_prepared(prepared: Prepared, path: Path) -> None:
+    arrays: dict[str, Any] = {
+        "__household_index": prepared.household_index,
+        "__role_index": prepared.role_index,
+        "__sizes": np.array([prepared.households, prepared.persons]),
+    }
+    for name, (kind, values) in prepared.inputs.items():
+        a = np.asarray(values)
+        arrays[f"{kind}:{name}"] = a.astype(str) if a.dtype == object else a
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.rename(path)
+
+
+def load_prepared(rules: Rules, path: Path) -> Prepared:
+    with np.load(path, allow_pickle=False) as z:
+        h, p = (int(x) for x in z["__sizes"])
+        prepared = Prepared(h, p, z["__household_index"], z["__role_index"])
+        for key in z.files:
+            if key.startswith("__"):
+                continue
+            kind, name = key.split(":", 1)
+            variable = rules.tbs.variables.get(name)
+            if variable is None:
+                continue
+            a = z[key]
+            if variable.possible_values is not None:
+                a = EnumArray(a, variable.possible_values)
+            elif a.dtype.kind == "U":
+                a = a.astype(object)
+            prepared.inputs[name] = (kind, a)
+    return prepared
+
+
+def build(rules: Rules, pop: Population | Prepared, period: str) -> Simulation:
+    """A simulation of the population under ``rules`` for the month ``period``."""
+    prepared = pop if isinstance(pop, Prepared) else prepare(rules, pop)
+    tbs = rules.tbs
+    populations = tbs.instantiate_entities()
+    person, household = populations["person"], populations["household"]
+    person.ids, person.count = np.arange(prepared.persons), prepared.persons
+    household.ids, household.count = np.arange(prepared.households), prepared.households
+    household.members_entity_id = prepared.household_index
+    # Role objects by fancy indexing (OpenFisca's setter builds a Python list of millions).
+    flat = np.empty(len(household.entity.flattened_roles), dtype=object)
+    flat[:] = household.entity.flattened_roles
+    household._members_role = flat[prepared.role_index]
+    sim = Simulation(tbs, populations)
+    for name, (kind, values) in prepared.inputs.items():
+        sim.set_input(name, "ETERNITY" if kind == "eternity" else period, values)
     return sim
 
 
-def _set_inputs(sim: Simulation, tbs: Any, frame: pl.DataFrame, entity: str, period: str) -> None:
-    for column in frame.columns:
-        name = RENAMES.get(column, column)
-        variable = tbs.variables.get(name)
-        if variable is None or variable.entity.key != entity or not variable.is_input_variable():
-            continue
-        p = "ETERNITY" if variable.definition_period == "eternity" else period
-        sim.set_input(name, p, _numpy(frame[column], variable))
-
-
 def calculate(
-    rules: Rules, pop: Population, as_of: dt.date, variables: Iterable[str], sim: Simulation | None = None
+    rules: Rules,
+    pop: Population,
+    as_of: dt.date,
+    variables: Iterable[str],
+    sim: Simulation | None = None,
 ) -> pl.DataFrame:
     """Household-level results: ``household_id`` and one column per variable (enums as codes)."""
     period = period_of(as_of)

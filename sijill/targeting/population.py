@@ -11,7 +11,7 @@ the country's questionnaire (null when unanswered).
 ``persons``: ``person_id``, ``household_id``, ``relationship``, ``sex``, ``birth_date``, the
 person attributes the rules read, and ``membership_start``. Only members at ``as_of``: the
 membership has started and not ended, the person is alive and nobody is deleted. Sorted by
-household, head first.
+household and person id.
 
 Household answers are the current ones; ``as_of`` sets the date of memberships, deaths and
 ages (the rules compute ages at the period).
@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -99,15 +100,24 @@ def load(
     if bulk is None:
         bulk = household_ids is None
     if bulk:
-        frames = arrowdb.read({"h": (_household_sql(hw), h_params), "p": (_person_sql(pw), p_params)})
-        h, p = frames["h"], frames["p"]
+        # Members in two halves by membership id, households beside them: three readers at once
+        # (SQLite: three processes), and the households are typed while the members still load.
+        sql_p, sql_h = _person_sql(pw), _household_sql(hw)
+        pending = arrowdb.start_reads(
+            {
+                "h": (sql_h, h_params),
+                "p1": (sql_p + " AND m.id % 2 = 0", p_params),
+                "p2": (sql_p + " AND m.id % 2 = 1", p_params),
+            }
+        )
+        households = typed_households(pending.get("h"), profile)
+        p = pl.concat([pending.get("p1"), pending.get("p2")], how="vertical_relaxed")
     else:
-        h, p = query_frame(_household_sql(hw), h_params), query_frame(_person_sql(pw), p_params)
+        households = typed_households(query_frame(_household_sql(hw), h_params), profile)
+        p = query_frame(_person_sql(pw), p_params)
     persons = typed_persons(p)
     # A household with nobody in it at as_of (all left or died) has nothing to score.
-    households = typed_households(h, profile).filter(
-        pl.col("household_id").is_in(persons["household_id"].unique().implode())
-    )
+    households = households.filter(pl.col("household_id").is_in(persons["household_id"].unique().implode()))
     return Population(country, as_of, households, persons)
 
 
@@ -142,25 +152,16 @@ def typed_persons(raw: pl.DataFrame) -> pl.DataFrame:
             | {c: pl.Utf8 for c in PERSON_TEXT if c not in ("relationship", "sex")}
             | {c: pl.Boolean for c in PERSON_BOOL}
         )  # fmt: skip
-    head_first = pl.when(pl.col("relationship") == "HEAD").then(0).otherwise(1)
-    return (
-        raw.with_columns(
-            pl.col("person_id").cast(pl.Int64),
-            pl.col("household_id").cast(pl.Int64),
-            pl.col("birth_date").str.slice(0, 10).str.to_date("%Y-%m-%d"),
-            pl.col("membership_start").str.slice(0, 10).str.to_date("%Y-%m-%d"),
-            *[
-                pl.when(pl.col(c).cast(pl.Int64) < 0)
-                .then(None)
-                .otherwise(pl.col(c).cast(pl.Int64) == 1)
-                .alias(c)
-                for c in PERSON_BOOL
-            ],
-        )
-        .with_columns(head_first.alias("_head_first"))
-        .sort("household_id", "_head_first", "birth_date", "person_id")
-        .drop("_head_first")
-    )
+    return raw.with_columns(
+        pl.col("person_id").cast(pl.Int64),
+        pl.col("household_id").cast(pl.Int64),
+        pl.col("birth_date").str.slice(0, 10).str.to_date("%Y-%m-%d"),
+        pl.col("membership_start").str.slice(0, 10).str.to_date("%Y-%m-%d"),
+        *[
+            pl.when(pl.col(c).cast(pl.Int64) < 0).then(None).otherwise(pl.col(c).cast(pl.Int64) == 1).alias(c)
+            for c in PERSON_BOOL
+        ],
+    ).sort("household_id", "person_id")
 
 
 def from_import(
@@ -198,3 +199,48 @@ def from_import(
         raw_p = raw_p.filter(p["vital_status"] == "ALIVE")
     people = typed_persons(raw_p).filter(pl.col("birth_date") <= as_of)
     return Population(profile.code, as_of, typed_households(raw_h, profile), people)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def registry_stamp() -> int:
+    """Moves on with every change to the registry (its last change set that is not a system job)."""
+    df = query_frame("SELECT MAX(id) AS m FROM core_changeset WHERE channel <> %s", ["SYSTEM"])
+    value = df["m"][0] if df.height else None
+    return int(value) if value is not None else 0
+
+
+def snapshot_dir(country: str, as_of: dt.date) -> Path:
+    from django.conf import settings
+
+    return settings.VAR_DIR / "populations" / country.lower() / f"{as_of.isoformat()}-{registry_stamp()}"
+
+
+def save_snapshot(pop: Population) -> Path:
+    """Keep the population on disk (Arrow IPC) until the registry changes; older ones are removed."""
+    import shutil
+
+    folder = snapshot_dir(pop.country, pop.as_of)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    pop.households.write_ipc(tmp / "households.arrow")
+    pop.persons.write_ipc(tmp / "persons.arrow")
+    for old in folder.parent.iterdir():  # one snapshot per country: the latest
+        if old != tmp:
+            shutil.rmtree(old, ignore_errors=True)
+    tmp.rename(folder)
+    return folder
+
+
+def load_current(country: str, as_of: dt.date) -> Population:
+    """The whole population at ``as_of``: from its snapshot if the registry has not changed since."""
+    folder = snapshot_dir(country, as_of)
+    if (folder / "persons.arrow").exists():
+        return Population(
+            country, as_of, pl.read_ipc(folder / "households.arrow"), pl.read_ipc(folder / "persons.arrow")
+        )
+    pop = load(country, as_of)
+    save_snapshot(pop)
+    return pop

@@ -70,7 +70,8 @@ def _current_assessments(country: str, household_ids: Sequence[int] | None, bulk
 
 def _current_decisions(country: str, household_ids: Sequence[int] | None, bulk: bool) -> pl.DataFrame:
     sql = """
-        SELECT d.household_id, d.programme, d.eligible, CAST(d.amount AS DOUBLE PRECISION) AS amount, d.score
+        SELECT d.household_id, d.programme, d.eligible,
+               COALESCE(CAST(d.amount AS DOUBLE PRECISION), -1.0) AS amount, COALESCE(d.score, -1.0) AS score
         FROM programmes_decision d JOIN registry_household h ON h.id = d.household_id
         WHERE d.is_current = %s AND h.country = %s
     """
@@ -78,11 +79,15 @@ def _current_decisions(country: str, household_ids: Sequence[int] | None, bulk: 
     if df.height == 0 or df.width == 0:
         return pl.DataFrame(schema={"household_id": pl.Int64, "programme": pl.Utf8, "eligible": pl.Boolean,
                                     "amount": pl.Float64, "score": pl.Float64})  # fmt: skip
+    # Nulls travel as -1 (amounts and scores are never negative): ADBC's SQLite driver types a
+    # column from its first rows and fails on a later value of another type.
     return df.with_columns(
         pl.col("household_id").cast(pl.Int64),
-        pl.col("eligible").cast(pl.Boolean),
-        pl.col("amount").cast(pl.Float64),
-        pl.col("score").cast(pl.Float64),
+        pl.col("eligible").cast(pl.Int64).cast(pl.Boolean),
+        *[
+            pl.when(pl.col(c).cast(pl.Float64) < 0).then(None).otherwise(pl.col(c).cast(pl.Float64)).alias(c)
+            for c in ("amount", "score")
+        ],
     )
 
 
@@ -169,6 +174,11 @@ def score(
         say("compute")
         results = compute.score_population(rules, pop, as_of)
         lap("compute")
+        if household_ids is None:  # what-ifs on this population start from here (targeting.simulation)
+            folder = population.save_snapshot(pop)
+            keep = ["household_id", "pmt_score", *compute.programme_variables(rules)]
+            results.select(keep).write_ipc(folder / f"results-{rules.parameters_version}.arrow")
+            lap("snapshot")
         say("write")
         features_path = _write_features(run, rules, results)
         current_a = _current_assessments(country, household_ids, bulk=True)
@@ -246,7 +256,8 @@ def _write_batch(
         ),
         arrowdb.Ingest(
             "tmp_decision",
-            changes.select(
+            # In household order, so that the decision indexes grow at their end.
+            changes.sort("household_id", "programme").select(
                 pl.col("household_id").cast(pl.Int64),
                 pl.col("programme").cast(pl.Utf8),
                 pl.col("eligible").cast(pl.Boolean),

@@ -103,27 +103,70 @@ class Scenario:
 
 
 class PopulationCache:
-    """A population held in memory (read once from the registry), for repeated what-ifs."""
+    """A population held in memory, ready for repeated what-ifs (the web app keeps one).
+
+    The population comes from its on-disk snapshot when the registry has not changed since
+    it was taken (``population.load_current``); the current law's results likewise, per
+    rules version. The OpenFisca arrays are prepared once.
+    """
 
     def __init__(self, country: str, as_of: dt.date, truth: pl.DataFrame | None = None):
         self.country, self.as_of = country, as_of
-        self.pop = population.load(country, as_of, bulk=True)
+        self.pop = population.load_current(country, as_of)
         self.truth = truth
+        self._prepared: compute.Prepared | None = None
         self._baseline: dict[str, pl.DataFrame] = {}
+        self._describe: pl.DataFrame | None = None
+
+    def prepared(self, rules: Rules) -> compute.Prepared:
+        if self._prepared is None:
+            path = (
+                population.snapshot_dir(self.country, self.as_of) / f"prepared-{rules.parameters_version}.npz"
+            )
+            if path.exists():
+                self._prepared = compute.load_prepared(rules, path)
+            else:
+                self._prepared = compute.prepare(rules, self.pop)
+                if path.parent.exists():
+                    compute.save_prepared(self._prepared, path)
+        return self._prepared
+
+    def describe(self, rules: Rules) -> pl.DataFrame:
+        """Per household: description and the current law's results (wide), computed once."""
+        if self._describe is None:
+            path = population.snapshot_dir(self.country, self.as_of) / "describe.arrow"
+            if path.exists():
+                described = pl.read_ipc(path)
+            else:
+                described = _describe(rules, self.pop)
+                if path.parent.exists():
+                    described.write_ipc(path)
+            self._describe = described.join(
+                _programme_frame(rules, self.baseline(rules), ""), on="household_id"
+            )
+        return self._describe
 
     def baseline(self, rules: Rules) -> pl.DataFrame:
         key = rules.parameters_version
         if key not in self._baseline:
-            self._baseline[key] = _run(rules, self.pop, self.as_of, None)
+            path = population.snapshot_dir(self.country, self.as_of) / f"results-{key}.arrow"
+            if path.exists():
+                self._baseline[key] = pl.read_ipc(path)
+            else:
+                self._baseline[key] = _run(rules, self, None)
+                if path.parent.exists():
+                    self._baseline[key].write_ipc(path)
         return self._baseline[key]
 
 
-def _run(rules: Rules, pop: population.Population, as_of: dt.date, scores: np.ndarray | None) -> pl.DataFrame:
-    period = compute.period_of(as_of)
-    sim = compute.build(rules, pop, period)
+def _run(rules: Rules, cache: PopulationCache, scores: np.ndarray | None) -> pl.DataFrame:
+    period = compute.period_of(cache.as_of)
+    sim = compute.build(rules, cache.prepared(rules), period)
     if scores is not None:
         sim.set_input("pmt_score", period, scores)
-    return compute.calculate(rules, pop, as_of, ["pmt_score", *compute.programme_variables(rules)], sim=sim)
+    return compute.calculate(
+        rules, cache.pop, cache.as_of, ["pmt_score", *compute.programme_variables(rules)], sim=sim
+    )
 
 
 def _describe(rules: Rules, pop: population.Population) -> pl.DataFrame:
@@ -259,9 +302,13 @@ def simulate(
     *,
     cache: PopulationCache | None = None,
     truth: pl.DataFrame | None = None,
-    compare_stored: bool = True,
+    compare_stored: bool | None = None,
 ) -> dict[str, Any]:
-    """Current law against changed law on the registry at ``as_of``."""
+    """Current law against changed law on the registry at ``as_of``.
+
+    ``compare_stored`` (default: when nothing changes) checks the current law against the
+    decisions in force.
+    """
     t0 = time.perf_counter()
     rules = load_rules(country)
     cache = cache or PopulationCache(country, as_of, truth)
@@ -277,12 +324,9 @@ def simulate(
         new = base
     else:
         scores = None if scenario.touches_score else base["pmt_score"].to_numpy()
-        new = _run(changed_rules, cache.pop, as_of, scores)
+        new = _run(changed_rules, cache, scores)
     t_computed = time.perf_counter()
-    desc = _describe(rules, cache.pop)
-    j = desc.join(_programme_frame(rules, base, ""), on="household_id").join(
-        _programme_frame(changed_rules, new, "_new"), on="household_id"
-    )
+    j = cache.describe(rules).join(_programme_frame(changed_rules, new, "_new"), on="household_id")
     result: dict[str, Any] = {
         "country": country,
         "as_of": as_of.isoformat(),
@@ -315,7 +359,7 @@ def simulate(
     limits = _thresholds(rules, as_of)
     if truth is not None:
         result["targeting"] = targeting_quality(rules, j, truth, limits)
-    if compare_stored:
+    if compare_stored or (compare_stored is None and not scenario.changes and scenario.reform is None):
         result["stored"] = _compare_stored(rules, j, as_of)
     result["seconds"] = {
         "load": round(t_loaded - t0, 3),
@@ -340,7 +384,8 @@ def _compare_stored(rules: Rules, j: pl.DataFrame, as_of: dt.date) -> dict[str, 
         .first()
     )
     stored = arrowdb.read({
-        "d": ("""SELECT d.household_id, d.programme, d.eligible, CAST(d.amount AS DOUBLE PRECISION) AS amount
+        "d": ("""SELECT d.household_id, d.programme, d.eligible,
+                        COALESCE(CAST(d.amount AS DOUBLE PRECISION), 0.0) AS amount
                  FROM programmes_decision d JOIN registry_household h ON h.id = d.household_id
                  WHERE d.is_current = %s AND h.country = %s""", [True, rules.country])
     })["d"]  # fmt: skip

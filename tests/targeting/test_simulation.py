@@ -143,3 +143,20 @@ def test_simulate_command_json(tmp_path, scratch_db_url):
     assert s["changes"] == {"asd.threshold": 9.9}
     bad = sijill(scratch_db_url, "simulate", "--set", "asd.threshold=high", "--json", env=env)
     assert bad.returncode == 2 and "not a number" in bad.stderr
+
+
+def test_a_registry_change_is_seen_by_the_next_simulation(registry, ma, settings):
+    from sijill.registry import services
+    from tests.conftest import household_row, person_row
+
+    assert simulate("MA", DAY, Scenario())["households"] == 400  # from the snapshot the score run left
+    settings.SIJILL_RESCORE_ON_CHANGE = True
+    services.register_household(
+        household_row(ma, "NEW-1", registered_on="2026-11-01"),
+        [person_row("NEW-1-1", "NEW-1", birth_date="1950-01-01")],
+        channel="CENTRE",
+        reason="walk-in",
+    )
+    r = simulate("MA", DAY, Scenario())
+    assert r["households"] == 401
+    assert r["stored"]["mismatches"] == 0  # the new household was decided when it registered

@@ -33,6 +33,7 @@ benefit system built with another model or a reform that swaps that subtree
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -114,9 +115,9 @@ class PmtModel:
             del out["country"]
         return out
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
-        """Hash of the model's content (not of its file's formatting)."""
+        """Hash of the model's content (not of its file's formatting); computed once per model."""
         text = yaml.safe_dump(self.to_dict(), sort_keys=True, allow_unicode=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 

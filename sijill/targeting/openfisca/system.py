@@ -17,6 +17,7 @@ builds (and caches) the same rules with another model.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -128,6 +129,12 @@ def available_models(country: str) -> list[str]:
     return sorted(p.stem for p in (rules_dir(country) / "pmt").glob("*.yaml"))
 
 
+@functools.lru_cache(maxsize=64)
+def _load_model_cached(path: Path, mtime_ns: int) -> PmtModel:
+    """A model file read once per version of the file (``load_rules`` is called on every request)."""
+    return load_model(path)
+
+
 def resolve_model(country: str, pmt_model: str | Path | PmtModel | None) -> PmtModel:
     """A model object from a version name, a file path, a model, or None (the active model)."""
     if isinstance(pmt_model, PmtModel):
@@ -142,7 +149,7 @@ def resolve_model(country: str, pmt_model: str | Path | PmtModel | None) -> PmtM
                 raise RulesError(
                     f"no PMT model '{pmt_model}' for {country.upper()} (available: {', '.join(available_models(country))})"
                 )
-        model = load_model(path)
+        model = _load_model_cached(path.resolve(), path.stat().st_mtime_ns)
     if model.country and model.country != country.upper():
         raise RulesError(f"PMT model {model.version} is for {model.country}, not {country.upper()}")
     return model
