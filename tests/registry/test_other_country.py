@@ -88,3 +88,9 @@ def test_mali_registration_through_the_service(ml, settings):
     hh, pp, _ = _mali_family(ml)
     h = services.register_household(hh[0], pp, channel="CENTRE", reason="enrolment campaign")
     assert h.country == "ML" and h.memberships.count() == 2
+    # Mali's own programmes decide at once, from Mali's own (placeholder) model
+    from sijill.targeting import selectors
+
+    a = selectors.current_assessment(h.pk)
+    assert a is not None and a.model_version == "ML-PMT-PLACEHOLDER-1"
+    assert {d.programme for d in selectors.current_decisions(h.pk)} == {"JIGISEMEJIRI", "RAMED_ML"}
