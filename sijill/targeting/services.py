@@ -47,69 +47,92 @@ def sync_programmes(rules: Rules) -> None:
         )
 
 
-def _read(
-    sql: str, params: list[Any], household_ids: Sequence[int] | None, column: str, bulk: bool
-) -> pl.DataFrame:
-    """A read restricted to a selection of households, in bulk (Arrow) or on Django's connection."""
-    if household_ids is not None:
-        from sijill.core.bulk import in_list_sql, json_list_param
+def _selected(
+    sql: str, params: list[Any], household_ids: Sequence[int] | None, column: str
+) -> tuple[str, list[Any]]:
+    """The query restricted to a selection of households (all when ``household_ids`` is None)."""
+    if household_ids is None:
+        return sql, params
+    from sijill.core.bulk import in_list_sql, json_list_param
 
-        sql += f" AND {in_list_sql(column)}"
-        params = [*params, json_list_param(household_ids)]
-    return arrowdb.read({"r": (sql, params)})["r"] if bulk else query_frame(sql, params)
+    return f"{sql} AND {in_list_sql(column)}", [*params, json_list_param(household_ids)]
 
 
-def _current_assessments(country: str, household_ids: Sequence[int] | None, bulk: bool) -> pl.DataFrame:
-    sql = """
+def _state_queries(
+    country: str, as_of: dt.date, household_ids: Sequence[int] | None
+) -> dict[str, tuple[str, list[Any]]]:
+    """What is in force now: current assessments, current decisions, and candidates for exit."""
+    assessments = """
         SELECT a.household_id, a.score, a.model_version, a.parameters_version, a.household_version
         FROM targeting_assessment a JOIN registry_household h ON h.id = a.household_id
         WHERE a.is_current = %s AND h.country = %s
     """
-    return _read(sql, [True, country], household_ids, "a.household_id", bulk)
-
-
-def _current_decisions(country: str, household_ids: Sequence[int] | None, bulk: bool) -> pl.DataFrame:
-    sql = """
+    # Nulls travel as -1 (amounts and scores are never negative): ADBC's SQLite driver types a
+    # column from its first rows and fails on a later value of another type.
+    decisions = """
         SELECT d.household_id, d.programme, d.eligible,
                COALESCE(CAST(d.amount AS DOUBLE PRECISION), -1.0) AS amount, COALESCE(d.score, -1.0) AS score
         FROM programmes_decision d JOIN registry_household h ON h.id = d.household_id
         WHERE d.is_current = %s AND h.country = %s
     """
-    df = _read(sql, [True, country], household_ids, "d.household_id", bulk)
-    if df.height == 0 or df.width == 0:
-        return pl.DataFrame(schema={"household_id": pl.Int64, "programme": pl.Utf8, "eligible": pl.Boolean,
-                                    "amount": pl.Float64, "score": pl.Float64})  # fmt: skip
-    # Nulls travel as -1 (amounts and scores are never negative): ADBC's SQLite driver types a
-    # column from its first rows and fails on a later value of another type.
-    return df.with_columns(
-        pl.col("household_id").cast(pl.Int64),
-        pl.col("eligible").cast(pl.Int64).cast(pl.Boolean),
-        *[
-            pl.when(pl.col(c).cast(pl.Float64) < 0).then(None).otherwise(pl.col(c).cast(pl.Float64)).alias(c)
-            for c in ("amount", "score")
-        ],
-    )
-
-
-def _exited(
-    country: str, as_of: dt.date, household_ids: Sequence[int] | None, pop: population.Population
-) -> pl.DataFrame:
-    """Households with a current eligible decision that are deleted, or registered by ``as_of``
-    but with nobody in them any more. (Households registered after ``as_of`` are not exits.)"""
-    sql = f"""
+    # Deleted, or registered by as_of (households registered after as_of are not exits).
+    exits = f"""
         SELECT DISTINCT d.household_id FROM programmes_decision d
         JOIN registry_household h ON h.id = d.household_id
         WHERE d.is_current = %s AND d.eligible = %s AND h.country = %s
           AND (h.is_deleted = %s OR h.registered_on <= {arrowdb.date_param()})
     """
-    ids = _read(
-        sql, [True, True, country, True, as_of.isoformat()], household_ids, "d.household_id", bulk=True
-    )
-    if ids.height == 0 or ids.width == 0:
-        return pl.DataFrame(schema={"household_id": pl.Int64})
-    return ids.select(pl.col("household_id").cast(pl.Int64)).filter(
-        ~pl.col("household_id").is_in(pop.households["household_id"].implode())
-    )
+    return {
+        "assessments": _selected(assessments, [True, country], household_ids, "a.household_id"),
+        "decisions": _selected(decisions, [True, country], household_ids, "d.household_id"),
+        "exits": _selected(
+            exits, [True, True, country, True, as_of.isoformat()], household_ids, "d.household_id"
+        ),
+    }
+
+
+class _State:
+    """The assessments and decisions in force, read beside the population (bulk) or at once (one household)."""
+
+    def __init__(self, country: str, as_of: dt.date, household_ids: Sequence[int] | None, bulk: bool) -> None:
+        queries = _state_queries(country, as_of, household_ids)
+        self.pending = arrowdb.start_reads(queries) if bulk else None
+        self.queries = queries
+
+    def _get(self, name: str) -> pl.DataFrame:
+        if self.pending is not None:
+            return self.pending.get(name)
+        sql, params = self.queries[name]
+        return query_frame(sql, params)
+
+    def assessments(self) -> pl.DataFrame:
+        return self._get("assessments")
+
+    def decisions(self) -> pl.DataFrame:
+        df = self._get("decisions")
+        if df.height == 0 or df.width == 0:
+            return pl.DataFrame(schema={"household_id": pl.Int64, "programme": pl.Utf8, "eligible": pl.Boolean,
+                                        "amount": pl.Float64, "score": pl.Float64})  # fmt: skip
+        return df.with_columns(
+            pl.col("household_id").cast(pl.Int64),
+            pl.col("eligible").cast(pl.Int64).cast(pl.Boolean),
+            *[
+                pl.when(pl.col(c).cast(pl.Float64) < 0)
+                .then(None)
+                .otherwise(pl.col(c).cast(pl.Float64))
+                .alias(c)
+                for c in ("amount", "score")
+            ],
+        )
+
+    def exited(self, pop: population.Population) -> pl.DataFrame:
+        """Households with an eligible decision in force that are no longer in the population."""
+        ids = self._get("exits")
+        if ids.height == 0 or ids.width == 0:
+            return pl.DataFrame(schema={"household_id": pl.Int64})
+        return ids.select(pl.col("household_id").cast(pl.Int64)).filter(
+            ~pl.col("household_id").is_in(pop.households["household_id"].implode())
+        )
 
 
 def new_assessments(
@@ -169,6 +192,7 @@ def score(
 
     try:
         say("read")
+        state = _State(country, as_of, household_ids, bulk=True)  # read beside the population
         pop = population.load(country, as_of, household_ids, bulk=True)
         lap("read")
         say("compute")
@@ -181,10 +205,10 @@ def score(
             lap("snapshot")
         say("write")
         features_path = _write_features(run, rules, results)
-        current_a = _current_assessments(country, household_ids, bulk=True)
-        current_d = _current_decisions(country, household_ids, bulk=True)
+        current_a = state.assessments()
+        current_d = state.decisions()
         fresh = new_assessments(results, pop, current_a, rules)
-        exited = _exited(country, as_of, household_ids, pop)
+        exited = state.exited(pop)
         changes = decisions.changed_decisions(
             decisions.results_long(rules, results), current_d, decisions.thresholds(rules, as_of), exited
         )
@@ -303,7 +327,8 @@ def rescore_household(household: Any, *, actor_name: str = "system", reason: str
     today = timezone.localdate()
     with transaction.atomic():
         pop = population.load(country, today, [household.pk], bulk=False)
-        current_d = _current_decisions(country, [household.pk], bulk=False)
+        state = _State(country, today, [household.pk], bulk=False)
+        current_d = state.decisions()
         if pop.size == 0:  # deleted, or nobody left in it: its programmes end
             changes = decisions.changed_decisions(
                 _empty_long(), current_d, {}, pl.DataFrame({"household_id": [household.pk]})
@@ -313,7 +338,7 @@ def rescore_household(household: Any, *, actor_name: str = "system", reason: str
                 _save_decisions(run, changes, None, today)
             return None
         results = compute.score_population(rules, pop, today)
-        current_a = _current_assessments(country, [household.pk], bulk=False)
+        current_a = state.assessments()
         fresh = new_assessments(results, pop, current_a, rules)
         changes = decisions.changed_decisions(
             decisions.results_long(rules, results), current_d, decisions.thresholds(rules, today)
