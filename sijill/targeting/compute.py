@@ -203,10 +203,16 @@ def programme_variables(rules: Rules) -> list[str]:
 
 
 def score_population(
-    rules: Rules, pop: Population, as_of: dt.date, extra: Sequence[str] = (), with_features: bool = True
+    rules: Rules,
+    pop: Population,
+    as_of: dt.date,
+    extra: Sequence[str] = (),
+    with_features: bool = True,
+    prepared: Prepared | None = None,
 ) -> pl.DataFrame:
     """Score, programme results and (optionally) PMT features for every household of ``pop``."""
     names = ["pmt_score", *programme_variables(rules), *extra]
     if with_features:
         names += [f for f in feature_names(rules) if f not in names]
-    return calculate(rules, pop, as_of, names)
+    sim = build(rules, prepared, period_of(as_of)) if prepared is not None else None
+    return calculate(rules, pop, as_of, names, sim=sim)
