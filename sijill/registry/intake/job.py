@@ -83,9 +83,11 @@ def _write_with_process(
     committed: Callable[[int, int], None],
     written: Callable[[int], None],
     bulk: bool,
+    sizes: tuple[int, int] = (0, 0),
 ) -> None:
     """SQLite: hand chunks to the writer process, keeping at most two in flight.
 
+    ``sizes``: at most how many persons and households a bulk load writes.
     Incremental mode commits each chunk (``committed`` is called per chunk). Bulk mode
     writes everything in one transaction and calls ``committed`` once at the end.
     """
@@ -119,7 +121,7 @@ def _write_with_process(
 
     with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
         try:
-            writer.stdin.write(f"MODE {'bulk' if bulk else 'incremental'}\n")
+            writer.stdin.write(f"MODE bulk {sizes[0]} {sizes[1]}\n" if bulk else "MODE incremental\n")
             for i, chunk in enumerate(chunks):
                 directory = Path(tmp) / f"chunk-{i:06d}"
                 sqlite_writer.save_chunk(chunk, directory)
@@ -305,7 +307,7 @@ def _run(
                 )  # fmt: skip
 
     if connection.vendor == "sqlite":
-        _write_with_process(chunks(), committed, written, bulk_mode)
+        _write_with_process(chunks(), committed, written, bulk_mode, (pp.height, hh.height))
     else:
         for chunk in chunks():
             load.write_chunk(chunk)

@@ -8,7 +8,7 @@ import uses both cores: this process writes chunk *k* while the parent prepares 
 
 Protocol, one line each way per step:
 
-- ``MODE incremental`` or ``MODE bulk``;
+- ``MODE incremental``, or ``MODE bulk <persons> <households>`` (at most how many it will write);
 - one line per chunk: the folder holding ``chunk.json`` and one Arrow IPC file per table;
   the writer answers one JSON line;
 - ``END``: the writer finishes and answers.
@@ -34,8 +34,9 @@ from typing import Any
 
 import polars as pl
 
+from sijill.core import ids
 from sijill.core.bulk import BulkSession, prepare_frame
-from sijill.core.ids import IdSet
+from sijill.registry.intake.idpool import IdPool, draw_ids
 from sijill.registry.intake.load import Chunk, finalise
 
 TABLES = ("persons", "households", "memberships", "identifiers")
@@ -97,10 +98,12 @@ def load_saved(directory: Path) -> Chunk:
     return Chunk(changeset=json.loads((directory / "chunk.json").read_text()), **frames)
 
 
-def write_saved(session: AdbcSqliteSession, directory: Path, taken: IdSet | None = None) -> dict[str, Any]:
+def write_saved(
+    session: AdbcSqliteSession, directory: Path, pools: tuple[IdPool, IdPool] | None = None
+) -> dict[str, Any]:
     """Write one saved chunk inside the current transaction."""
     chunk = load_saved(directory)
-    tables = finalise(chunk, session, taken)
+    tables = finalise(chunk, session, pools)
     for table, df in tables:
         session.insert(table, df)
     nh, np_ = chunk.sizes
@@ -112,9 +115,10 @@ class Writer:
         self.s = session
         self.bulk = False
         self.indexes: list[tuple[str, str]] = []
-        self.taken: IdSet | None = None
+        self.pools: tuple[IdPool, IdPool] | None = None
 
-    def start(self, mode: str) -> None:
+    def start(self, mode: str, persons: int = 0, households: int = 0) -> None:
+        """``persons`` and ``households``: at most how many a bulk load will write."""
         if mode != "bulk":
             return
         self.bulk = True
@@ -127,17 +131,19 @@ class Writer:
         self.indexes = list(zip(df["name"].to_list(), df["sql"].to_list(), strict=True)) if df.height else []
         for name, _ in self.indexes:
             self.s.execute(f'DROP INDEX "{name}"')
-        # Without their indexes, registry ids in use are checked in memory.
-        in_use: list[str] = []
-        for table in ("registry_person", "registry_household"):
-            ids = self.s.query(f"SELECT registry_id FROM {table}")
-            if ids.height:
-                in_use.extend(ids["registry_id"].to_list())
-        self.taken = IdSet(in_use)
+        # Under the write lock the ids in use cannot change: draw every new id now.
+        pools = []
+        for table, n, width in (
+            ("registry_person", persons, ids.PERSON_ID_WIDTH),
+            ("registry_household", households, ids.HOUSEHOLD_ID_WIDTH),
+        ):
+            in_use = self.s.query(f"SELECT CAST(registry_id AS INTEGER) AS i FROM {table}")
+            pools.append(IdPool(draw_ids(n, width, in_use["i"].cast(pl.Int64).to_numpy())))
+        self.pools = (pools[0], pools[1])
 
     def chunk(self, directory: Path) -> dict[str, Any]:
         if self.bulk:
-            return write_saved(self.s, directory, self.taken)
+            return write_saved(self.s, directory, self.pools)
         self.s.execute("BEGIN IMMEDIATE")
         try:
             result = write_saved(self.s, directory)
@@ -185,7 +191,8 @@ def main(argv: list[str]) -> int:
             result: dict[str, Any]
             try:
                 if command.startswith("MODE "):
-                    writer.start(command.split()[1])
+                    _, mode, *sizes = command.split()
+                    writer.start(mode, *map(int, sizes))
                     continue
                 if command == "END":
                     result = {"ok": True, **writer.end()}
