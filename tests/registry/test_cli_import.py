@@ -171,6 +171,16 @@ def _sqlite_indexes(url: str) -> list[str]:
         con.close()
 
 
+def _sqlite_journal_mode(url: str) -> str:
+    import sqlite3
+
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return str(con.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        con.close()
+
+
 def test_bulk_load_is_one_transaction_killed_means_rolled_back(tmp_path, ma, scratch_db_url):
     """A large first load runs in bulk mode (SQLite): indexes rebuilt at the end, all or nothing."""
     hh, pp = _six_hundred_households(ma)
@@ -189,9 +199,12 @@ def test_bulk_load_is_one_transaction_killed_means_rolled_back(tmp_path, ma, scr
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     time.sleep(5)  # a dozen chunks at one per second: mid-run
     assert proc.poll() is None, proc.communicate()
+    # Alone on the file, the load writes with a rollback journal rather than the WAL.
+    assert Path(scratch_db_url.removeprefix("sqlite:///") + "-journal").exists()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.5)  # the writer process dies with its parent
+    # The next connection finds the hot journal and rolls the load back.
     assert json.loads(sijill(scratch_db_url, "stats", "--json").stdout)["households"] == 0
     assert _sqlite_indexes(scratch_db_url) == indexes_before, (
         "the dropped indexes come back with the rollback"
@@ -203,7 +216,32 @@ def test_bulk_load_is_one_transaction_killed_means_rolled_back(tmp_path, ma, scr
     )
     assert resumed["mode"] == "bulk" and (resumed["loaded"], resumed["rejected"]) == (599, 1)
     assert _sqlite_indexes(scratch_db_url) == indexes_before
+    assert _sqlite_journal_mode(scratch_db_url) == "wal"
     clean_url = _clean_run_url(scratch_db_url)
     clean = json.loads(sijill(clean_url, "import", *map(str, files), "--json").stdout)
     assert clean["mode"] == "incremental"
     assert _dump(scratch_db_url) == _dump(clean_url)
+
+
+def test_bulk_load_beside_another_open_connection_stays_in_wal_mode(tmp_path, ma, scratch_db_url):
+    """With the file open elsewhere (a running server, say), SQLite refuses the rollback journal."""
+    if "sqlite" not in scratch_db_url:
+        return
+    import sqlite3
+
+    hh, pp = _six_hundred_households(ma)
+    files = write_tables(tmp_path / "in", hh, pp)
+    assert sijill(scratch_db_url, "migrate").returncode == 0
+    other = sqlite3.connect(scratch_db_url.removeprefix("sqlite:///"))
+    try:
+        assert other.execute("SELECT COUNT(*) FROM registry_household").fetchone()[0] == 0
+        r = sijill(
+            scratch_db_url, "import", *map(str, files), "--json", env={"SIJILL_IMPORT_BULK_MIN": "100"}
+        )
+        assert r.returncode == 0, r.stderr
+        s = json.loads(r.stdout)
+        assert s["mode"] == "bulk" and (s["loaded"], s["rejected"]) == (599, 1)
+        assert other.execute("SELECT COUNT(*) FROM registry_household").fetchone()[0] == 599
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        other.close()

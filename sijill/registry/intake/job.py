@@ -95,6 +95,10 @@ def _write_with_process(
 
     tmp_root = settings.VAR_DIR / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
+    if bulk and not connection.in_atomic_block:
+        # A bulk load switches the file to a rollback journal if no other connection has it open: this
+        # process's own connection is closed meanwhile (Django reopens it for the job's final update).
+        connection.close()
     writer = sqlite_writer.spawn(str(connection.settings_dict["NAME"]))
     pending: deque[tuple[Path, tuple[int, int]]] = deque()
     assert writer.stdin is not None and writer.stdout is not None
