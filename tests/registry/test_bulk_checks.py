@@ -48,3 +48,42 @@ def test_every_declared_foreign_key_of_the_registry_tables_is_checked():
         ("registry_membership", "household_id"),
         ("registry_externalidentifier", "person_id"),
     }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL bulk writer thread")
+@pytest.mark.parametrize("where", ["writer", "importer"])
+def test_a_postgresql_bulk_load_that_fails_midway_leaves_nothing_behind(tmp_path, family, monkeypatch, where):
+    from sijill.registry.intake import job, pg_bulk, validate
+    from sijill.registry.models import Household, Person
+    from tests.conftest import write_tables
+
+    def indexes() -> list[str]:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename LIKE 'registry_%%' "
+                "UNION ALL SELECT conname FROM pg_constraint WHERE conrelid::regclass::text LIKE 'registry_%%'"
+            )
+            return sorted(r[0] for r in cur.fetchall())
+
+    before = indexes()
+    calls = {"n": 0}
+
+    def second_call_fails(real):  # type: ignore[no-untyped-def]
+        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError(f"boom in the {where}")
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    if where == "writer":
+        monkeypatch.setattr(pg_bulk, "finalise", second_call_fails(pg_bulk.finalise))
+    else:
+        monkeypatch.setattr(validate, "validate_chunk", second_call_fails(validate.validate_chunk))
+    hh, pp = family
+    with pytest.raises(RuntimeError, match=f"boom in the {where}"):
+        job.run_import(write_tables(tmp_path, hh, pp), mode="bulk", chunk_households=1)
+    assert Household.objects.count() == 0 and Person.objects.count() == 0
+    assert indexes() == before

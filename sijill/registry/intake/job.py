@@ -21,7 +21,7 @@ from django.utils import timezone
 from sijill.core import bulk
 from sijill.countries import CountryProfile, get_profile
 from sijill.registry.geography import sync_geography
-from sijill.registry.intake import load, lookups, reader, validate
+from sijill.registry.intake import load, lookups, pg_bulk, reader, validate
 from sijill.registry.intake.progress import ImportProgress
 from sijill.registry.models import ImportJob
 
@@ -172,7 +172,7 @@ def run_import(
     today: dt.date | None = None,
     mode: str = "auto",
 ) -> ImportSummary:
-    """Import households and persons files. ``mode``: auto, bulk (SQLite) or incremental."""
+    """Import households and persons files. ``mode``: auto, bulk or incremental."""
     if mode not in ("auto", "bulk", "incremental"):
         raise ValueError(f"unknown import mode '{mode}' (auto, bulk or incremental)")
     progress = progress or ImportProgress()
@@ -264,13 +264,8 @@ def _run(
     )
     n_chunks = int(hh.select(pl.col("_chunk").max()).item() or 0) + 1 if hh.height else 0
     bulk_mode = mode == "bulk" or (
-        mode == "auto"
-        and connection.vendor == "sqlite"
-        and hh.height >= BULK_MIN
-        and hh.height >= _household_count()
+        mode == "auto" and hh.height >= BULK_MIN and hh.height >= _household_count()
     )
-    if bulk_mode and connection.vendor != "sqlite":
-        raise ValueError("--mode bulk is for SQLite; PostgreSQL imports use COPY in incremental mode")
     rejected_parts: list[validate.Validated] = []
     orphans = pp.filter(pl.col("_chunk").is_null())
     if orphans.height:
@@ -312,6 +307,8 @@ def _run(
 
     if connection.vendor == "sqlite":
         _write_with_process(chunks(), committed, written, bulk_mode, (pp.height, hh.height))
+    elif bulk_mode:
+        committed(*pg_bulk.write(chunks(), pp.height, hh.height, written))
     else:
         for chunk in chunks():
             load.write_chunk(chunk)

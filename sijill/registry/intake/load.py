@@ -25,6 +25,14 @@ from sijill.countries import CountryProfile
 from sijill.registry.intake.idpool import IdPool
 from sijill.registry.intake.validate import ID_PAIRS
 
+# The tables an import appends to, in write order.
+REGISTRY_TABLES = (
+    "registry_person",
+    "registry_household",
+    "registry_membership",
+    "registry_externalidentifier",
+)
+
 PERSON_COLUMNS = [
     "id", "registry_id", "external_ref", "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar",
     "sex", "birth_date", "birth_date_precision", "birth_date_approx", "vital_status", "death_date",

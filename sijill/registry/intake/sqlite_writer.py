@@ -40,15 +40,9 @@ import polars as pl
 from sijill.core import ids
 from sijill.core.bulk import BulkSession, prepare_frame
 from sijill.registry.intake.idpool import IdPool, draw_ids
-from sijill.registry.intake.load import Chunk, finalise
+from sijill.registry.intake.load import REGISTRY_TABLES, Chunk, finalise
 
 TABLES = ("persons", "households", "memberships", "identifiers")
-REGISTRY_TABLES = (
-    "registry_person",
-    "registry_household",
-    "registry_membership",
-    "registry_externalidentifier",
-)
 
 
 class AdbcSqliteSession(BulkSession):
