@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -210,15 +211,21 @@ class Writer:
 
     def end(self) -> dict[str, Any]:
         journal = self.rollback_journal
+        timings: dict[str, float] = {}
         if self.bulk:
             # The importing process is idle by now: let SQLite sort with a helper thread.
             self.s.execute("PRAGMA threads=2")
+            t0 = time.perf_counter()
             for _, sql in self.indexes:
                 self.s.execute(sql)  # a UNIQUE index that cannot be built fails the whole load
+            t1 = time.perf_counter()
             self.s.execute("COMMIT")
             self._leave_bulk()
+            timings = {"indexes_seconds": t1 - t0, "commit_seconds": time.perf_counter() - t1}
+        t2 = time.perf_counter()
         self.s.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return {"indexes_rebuilt": len(self.indexes), "rollback_journal": journal}
+        timings["checkpoint_seconds"] = time.perf_counter() - t2
+        return {"indexes_rebuilt": len(self.indexes), "rollback_journal": journal, **timings}
 
     def abort(self) -> None:
         if self.bulk:
