@@ -229,7 +229,10 @@ class Writer:
 
     def abort(self) -> None:
         if self.bulk:
-            self.s.execute("ROLLBACK")
+            try:
+                self.s.execute("ROLLBACK")
+            except Exception:  # the failure came before BEGIN, or SQLite already rolled back
+                pass
             self._leave_bulk()
 
     def _rollback_journal(self) -> bool:
@@ -246,9 +249,9 @@ class Writer:
         """
         import adbc_driver_sqlite.dbapi as adbc
 
-        self.s.query(
-            "SELECT COUNT(*) AS n FROM sqlite_master"
-        )  # the connection learns the file is in WAL mode
+        # A first read: the connection learns that the file is in WAL mode, so the switch really asks for
+        # the exclusive access it needs (on a fresh connection the pragma would be a no-op).
+        self.s.query("SELECT COUNT(*) AS n FROM sqlite_master")
         try:
             mode = self.s.query("PRAGMA journal_mode=DELETE")["journal_mode"][0]
         except adbc.OperationalError:  # "database is locked": another connection has the file open
