@@ -67,11 +67,18 @@ class BulkSession(ABC):
         if n == 0:
             return []
         if self.vendor == "postgresql":
+            # The values come back as a range when nobody else drew from the sequence meanwhile (the usual
+            # case), else as an array: fetching 80,000 rows of one id each cost 0.3 s a chunk.
+            # The sequence's name is looked up once: pg_get_serial_sequence() in the select list ran per row.
+            seq = self.query("SELECT pg_get_serial_sequence(%s, 'id') AS seq", [table])["seq"][0]
             df = self.query(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)",
-                [table, n],
+                "SELECT MIN(id) AS lo, MAX(id) AS hi, "
+                "CASE WHEN MAX(id) - MIN(id) + 1 = COUNT(*) THEN NULL ELSE array_agg(id ORDER BY id) END AS ids "
+                "FROM (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) t",
+                [seq, n],
             )
-            return df["id"].to_list()
+            lo, hi, listed = df.row(0)
+            return list(listed) if listed is not None else list(range(int(lo), int(hi) + 1))
         # SQLite: the session holds the write lock (BEGIN IMMEDIATE), so MAX(id) is ours.
         # Plain MAX(id): SQLite reads it off the end of the B-tree. Wrapped in COALESCE it scans the table.
         top = self.query(f'SELECT MAX(id) AS m FROM "{table}"')["m"][0]

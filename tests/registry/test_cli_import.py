@@ -161,7 +161,17 @@ def test_kill_mid_import_then_rerun_gives_the_same_registry_as_one_clean_run(tmp
     assert _dump(scratch_db_url) == _dump(clean_url)
 
 
-def _sqlite_indexes(url: str) -> list[str]:
+def _indexes(url: str) -> list[str]:
+    """Index names (and on PostgreSQL, constraint names): what a bulk load drops and rebuilds."""
+    if "sqlite" not in url:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "UNION ALL SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+            ).fetchall()
+        return sorted(r[0] for r in rows)
     import sqlite3
 
     con = sqlite3.connect(url.removeprefix("sqlite:///"))
@@ -171,39 +181,74 @@ def _sqlite_indexes(url: str) -> list[str]:
         con.close()
 
 
+def _sqlite_journal_mode(url: str) -> str:
+    import sqlite3
+
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return str(con.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        con.close()
+
+
 def test_bulk_load_is_one_transaction_killed_means_rolled_back(tmp_path, ma, scratch_db_url):
-    """A large first load runs in bulk mode (SQLite): indexes rebuilt at the end, all or nothing."""
+    """A large first load runs in bulk mode: indexes (and on PostgreSQL, foreign keys) rebuilt at the end,
+    all or nothing."""
+    sqlite = "sqlite" in scratch_db_url
     hh, pp = _six_hundred_households(ma)
     files = write_tables(tmp_path / "in", hh, pp)
-    if "sqlite" not in scratch_db_url:
-        # PostgreSQL imports always commit chunk by chunk (COPY): bulk mode is refused, clearly.
-        r = sijill(scratch_db_url, "import", *map(str, files), "--mode", "bulk", "--json")
-        assert r.returncode == 2 and "--mode bulk is for SQLite" in r.stderr
-        assert json.loads(sijill(scratch_db_url, "stats", "--json").stdout)["households"] == 0
-        return
     assert sijill(scratch_db_url, "migrate").returncode == 0
-    indexes_before = _sqlite_indexes(scratch_db_url)
+    indexes_before = _indexes(scratch_db_url)
+    assert len(indexes_before) > 10
     env = {"SIJILL_IMPORT_CHUNK": "50", "SIJILL_IMPORT_CHUNK_DELAY": "1.0", "SIJILL_IMPORT_BULK_MIN": "100"}
     e = {**os.environ, "SIJILL_DATABASE_URL": scratch_db_url, **env}
     proc = subprocess.Popen([sys.executable, "-m", "sijill.cli", "import", *map(str, files), "--json"], cwd=ROOT, env=e,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     time.sleep(5)  # a dozen chunks at one per second: mid-run
     assert proc.poll() is None, proc.communicate()
+    if sqlite:  # alone on the file, the load writes with a rollback journal rather than the WAL
+        assert Path(scratch_db_url.removeprefix("sqlite:///") + "-journal").exists()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.5)  # the writer process dies with its parent
+    # SQLite: the next connection finds the hot journal and rolls the load back. PostgreSQL rolls back
+    # the transaction of a connection that drops, DDL included.
     assert json.loads(sijill(scratch_db_url, "stats", "--json").stdout)["households"] == 0
-    assert _sqlite_indexes(scratch_db_url) == indexes_before, (
-        "the dropped indexes come back with the rollback"
-    )
+    assert _indexes(scratch_db_url) == indexes_before, "the dropped indexes come back with the rollback"
     resumed = json.loads(
         sijill(
             scratch_db_url, "import", *map(str, files), "--json", env={"SIJILL_IMPORT_BULK_MIN": "100"}
         ).stdout
     )
     assert resumed["mode"] == "bulk" and (resumed["loaded"], resumed["rejected"]) == (599, 1)
-    assert _sqlite_indexes(scratch_db_url) == indexes_before
+    assert _indexes(scratch_db_url) == indexes_before
+    if sqlite:
+        assert _sqlite_journal_mode(scratch_db_url) == "wal"
     clean_url = _clean_run_url(scratch_db_url)
     clean = json.loads(sijill(clean_url, "import", *map(str, files), "--json").stdout)
     assert clean["mode"] == "incremental"
     assert _dump(scratch_db_url) == _dump(clean_url)
+
+
+def test_bulk_load_beside_another_open_connection_stays_in_wal_mode(tmp_path, ma, scratch_db_url):
+    """With the file open elsewhere (a running server, say), SQLite refuses the rollback journal."""
+    if "sqlite" not in scratch_db_url:
+        return
+    import sqlite3
+
+    hh, pp = _six_hundred_households(ma)
+    files = write_tables(tmp_path / "in", hh, pp)
+    assert sijill(scratch_db_url, "migrate").returncode == 0
+    other = sqlite3.connect(scratch_db_url.removeprefix("sqlite:///"))
+    try:
+        assert other.execute("SELECT COUNT(*) FROM registry_household").fetchone()[0] == 0
+        r = sijill(
+            scratch_db_url, "import", *map(str, files), "--json", env={"SIJILL_IMPORT_BULK_MIN": "100"}
+        )
+        assert r.returncode == 0, r.stderr
+        s = json.loads(r.stdout)
+        assert s["mode"] == "bulk" and (s["loaded"], s["rejected"]) == (599, 1)
+        assert other.execute("SELECT COUNT(*) FROM registry_household").fetchone()[0] == 599
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        other.close()

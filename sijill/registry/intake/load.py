@@ -22,7 +22,16 @@ from django.utils import timezone
 
 from sijill.core import bulk, ids
 from sijill.countries import CountryProfile
+from sijill.registry.intake.idpool import IdPool
 from sijill.registry.intake.validate import ID_PAIRS
+
+# The tables an import appends to, in write order.
+REGISTRY_TABLES = (
+    "registry_person",
+    "registry_household",
+    "registry_membership",
+    "registry_externalidentifier",
+)
 
 PERSON_COLUMNS = [
     "id", "registry_id", "external_ref", "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar",
@@ -130,6 +139,10 @@ def build_chunk(
             for t, v in ID_PAIRS
         ]
     ).with_columns(pl.lit(profile.code).alias("country"), pl.lit(False).alias("is_deleted"))
+    # Written in the unique index's order: B-tree inserts then touch neighbouring pages (measured 2x
+    # faster), and a bulk load's index rebuild sorts runs that are already in order (6.6 s instead of 13 s
+    # at 1M households). Sorted here, in the importing process, which waits on the writer anyway.
+    identifiers = identifiers.sort("country", "id_type", "value")
     changeset = {
         "at": now.strftime("%Y-%m-%d %H:%M:%S.%f"), "actor_id": actor_id, "actor_name": actor_name,
         "channel": channel, "reason": reason, "source": source,
@@ -151,12 +164,13 @@ def _taken(s: bulk.BulkSession, table: str) -> Callable[[Iterable[str]], set[str
 
 
 def finalise(
-    chunk: Chunk, s: bulk.BulkSession, taken: ids.IdSet | None = None
+    chunk: Chunk, s: bulk.BulkSession, pools: tuple[IdPool, IdPool] | None = None
 ) -> list[tuple[str, pl.DataFrame]]:
     """Inside the chunk's transaction: real keys, registry ids, the change set. Returns tables in write order.
 
-    ``taken``, when given, is the set of registry ids in use (kept up to date here); otherwise
-    the database is asked.
+    ``pools``, when given, hold the new registry ids for persons and households (a bulk
+    load draws them all at once, see :mod:`~sijill.registry.intake.idpool`); otherwise ids are
+    drawn for the chunk and checked against the database.
     """
     cs_id = s.insert_row("core_changeset", chunk.changeset)
     nh, np_ = chunk.sizes
@@ -164,21 +178,15 @@ def finalise(
     h_base = s.reserve_ids("registry_household", nh)
     p_map = pl.Series(p_base, dtype=pl.Int64)
     h_map = pl.Series(h_base, dtype=pl.Int64)
-    if taken is None:
-        p_check, h_check = _taken(s, "registry_person"), _taken(s, "registry_household")
+    if pools is None:
+        p_rid = pl.Series(
+            ids.allocate_ids(np_, ids.PERSON_ID_WIDTH, _taken(s, "registry_person")), dtype=pl.Utf8
+        )
+        h_rid = pl.Series(
+            ids.allocate_ids(nh, ids.HOUSEHOLD_ID_WIDTH, _taken(s, "registry_household")), dtype=pl.Utf8
+        )
     else:
-
-        def p_check(values: Iterable[str]) -> set[str]:
-            return taken.intersection(values)
-
-        h_check = p_check
-    p_ids = ids.allocate_ids(np_, ids.PERSON_ID_WIDTH, p_check)
-    h_ids = ids.allocate_ids(nh, ids.HOUSEHOLD_ID_WIDTH, h_check)
-    if taken is not None:
-        taken.update(p_ids)
-        taken.update(h_ids)
-    p_rid = pl.Series(p_ids, dtype=pl.Utf8)
-    h_rid = pl.Series(h_ids, dtype=pl.Utf8)
+        p_rid, h_rid = pools[0].take(np_), pools[1].take(nh)
     cs = pl.lit(cs_id, pl.Int64).alias("created_changeset_id")
 
     def pid(col: str) -> pl.Expr:
@@ -192,8 +200,7 @@ def finalise(
         hid("id"), h_rid.alias("registry_id"), pid("head_id"), pid("declarant_id"), cs
     )
     memberships = chunk.memberships.with_columns(pid("person_id"), hid("household_id"), cs)
-    # In the unique index's order: B-tree inserts then touch neighbouring pages (measured 2x faster).
-    identifiers = chunk.identifiers.with_columns(pid("person_id"), cs).sort("country", "id_type", "value")
+    identifiers = chunk.identifiers.with_columns(pid("person_id"), cs)
     return [
         ("registry_person", persons),
         ("registry_household", households),
