@@ -151,8 +151,8 @@ def import_(
     mode: Annotated[
         str,
         typer.Option(
-            help="auto | incremental (commit every chunk) | bulk (SQLite: one transaction, indexes rebuilt at "
-            "the end; auto picks it for a large load into a smaller registry)"
+            help="auto | incremental (commit every chunk) | bulk (one transaction, indexes rebuilt at the end, "
+            "readers wait; auto picks it for a large load into a smaller registry)"
         ),
     ] = "auto",
 ) -> None:

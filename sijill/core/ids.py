@@ -58,37 +58,3 @@ def allocate_ids(
 
 def is_valid_registry_id(value: str, width: int) -> bool:
     return len(value) == width and verhoeff_valid(value)
-
-
-class IdSet:
-    """Registry ids in use, held as sorted integer arrays (8 bytes an id, not a Python string).
-
-    Each batch added stays a sorted array of its own, so adding is O(batch) and a lookup
-    is a binary search in each array.
-    """
-
-    def __init__(self, values: Iterable[str] = ()) -> None:
-        self._parts: list[np.ndarray] = []
-        self.update(values)
-
-    @staticmethod
-    def _ints(values: Iterable[str]) -> np.ndarray:
-        return np.fromiter((int(v) for v in values), dtype=np.int64)
-
-    def intersection(self, values: Iterable[str]) -> set[str]:
-        cand = self._ints(values)
-        hit = np.zeros(cand.size, dtype=bool)
-        for part in self._parts:
-            idx = np.minimum(np.searchsorted(part, cand), part.size - 1)
-            hit |= part[idx] == cand
-        return {str(x) for x in cand[hit].tolist()}
-
-    def update(self, values: Iterable[str]) -> None:
-        arr = np.unique(self._ints(values))
-        if arr.size:
-            self._parts.append(arr)
-        if len(self._parts) > 64:  # keep lookups cheap: fold the arrays together now and then
-            self._parts = [np.unique(np.concatenate(self._parts))]
-
-    def __len__(self) -> int:
-        return int(np.unique(np.concatenate(self._parts)).size) if self._parts else 0
