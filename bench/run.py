@@ -1,12 +1,14 @@
 """Benchmarks: ``./dev bench`` (or ``python bench/run.py``).
 
 Generates synthetic households, imports them into a fresh SQLite database and a fresh
-PostgreSQL database, and writes the figures (with the core count) to
-docs/benchmarks.md, between the markers of each benchmark section.
+PostgreSQL database, then scores them and runs what-ifs (bench/score.py), and writes the
+figures (with the core count) to docs/benchmarks.md, between the markers of each
+benchmark section.
 
     ./dev bench                          # 100k and 1M households, SQLite and PostgreSQL
     ./dev bench --sizes 100000           # one size
     ./dev bench --backends sqlite        # one backend
+    ./dev bench --what score             # scoring and simulation only (bench/score.py)
 
 PostgreSQL runs when SIJILL_BENCH_PG_URL points at a server (``./dev bench`` starts a
 throwaway cluster for it).
@@ -203,10 +205,22 @@ def main() -> None:
     ap.add_argument(
         "--section", default=None, help="docs/benchmarks.md section name (default: import-<format>)"
     )
+    ap.add_argument(
+        "--what",
+        default="import,score",
+        help="import (bulk import, both backends) and/or score (scoring and simulation on SQLite, bench/score.py)",
+    )
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    rows = bench_import([int(s) for s in a.sizes.split(",")], a.backends.split(","), a.format)
-    write_section(a.section or f"Bulk import ({a.format})", render(rows))
+    what = a.what.split(",")
+    sizes = [int(s) for s in a.sizes.split(",")]
+    if "import" in what:
+        rows = bench_import(sizes, a.backends.split(","), a.format)
+        write_section(a.section or f"Bulk import ({a.format})", render(rows))
+    if "score" in what:
+        import score
+
+        write_section("Scoring and simulation (SQLite)", score.render(score.bench(sizes, "2026-11-30")))
     print(f"written to {DOC}")
 
 

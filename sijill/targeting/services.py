@@ -23,7 +23,7 @@ from sijill.core import arrowdb
 from sijill.core.bulk import query_frame
 from sijill.core.history import open_changeset
 from sijill.programmes.models import Decision, Programme
-from sijill.targeting import compute, decisions, population
+from sijill.targeting import compute, decisions, population, simulation
 from sijill.targeting.models import Assessment, ScoringRun
 from sijill.targeting.openfisca.system import Rules, load_rules
 from sijill.targeting.pmt_fit import rules_for
@@ -204,6 +204,7 @@ def score(
             keep = ["household_id", "pmt_score", *compute.programme_variables(rules)]
             results.select(keep).write_ipc(folder / f"results-{rules.parameters_version}.arrow")
             compute.save_prepared(prepared, folder / f"prepared-{rules.parameters_version}.npz")
+            simulation.describe_households(pop).write_ipc(folder / "describe.arrow")
             lap("snapshot")
         say("write")
         features_path = _write_features(run, rules, results)

@@ -138,7 +138,7 @@ class PopulationCache:
             if path.exists():
                 described = pl.read_ipc(path)
             else:
-                described = _describe(rules, self.pop)
+                described = describe_households(self.pop)
                 if path.parent.exists():
                     described.write_ipc(path)
             self._describe = described.join(
@@ -169,7 +169,7 @@ def _run(rules: Rules, cache: PopulationCache, scores: np.ndarray | None) -> pl.
     )
 
 
-def _describe(rules: Rules, pop: population.Population) -> pl.DataFrame:
+def describe_households(pop: population.Population) -> pl.DataFrame:
     """Per household: region, milieu, sex of the head, household type (for breakdowns)."""
     p = pop.persons
     heads = p.filter(pl.col("relationship") == "HEAD").select("household_id", pl.col("sex").alias("head_sex"))
