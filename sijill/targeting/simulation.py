@@ -120,9 +120,9 @@ class PopulationCache:
 
     def prepared(self, rules: Rules) -> compute.Prepared:
         if self._prepared is None:
-            path = (
-                population.snapshot_dir(self.country, self.as_of) / f"prepared-{rules.parameters_version}.npz"
-            )
+            # The inputs are the same under a reform of the same rules: key by the base rules.
+            base_version = rules.parameters_version.split("+")[0]
+            path = population.snapshot_dir(self.country, self.as_of) / f"prepared-{base_version}.npz"
             if path.exists():
                 self._prepared = compute.load_prepared(rules, path)
             else:
