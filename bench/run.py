@@ -210,6 +210,7 @@ def main() -> None:
         default="import,score",
         help="import (bulk import, both backends) and/or score (scoring and simulation on SQLite, bench/score.py)",
     )
+    ap.add_argument("--score-section", default="Scoring and simulation (SQLite)")
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     what = a.what.split(",")
@@ -220,7 +221,7 @@ def main() -> None:
     if "score" in what:
         import score
 
-        write_section("Scoring and simulation (SQLite)", score.render(score.bench(sizes, "2026-11-30")))
+        write_section(a.score_section, score.render(score.bench(sizes, "2026-11-30")))
     print(f"written to {DOC}")
 
 

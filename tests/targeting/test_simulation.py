@@ -160,3 +160,13 @@ def test_a_registry_change_is_seen_by_the_next_simulation(registry, ma, settings
     r = simulate("MA", DAY, Scenario())
     assert r["households"] == 401
     assert r["stored"]["mismatches"] == 0  # the new household was decided when it registered
+
+
+def test_age_limits_and_the_floor_are_parameters_too(registry):
+    cache = PopulationCache("MA", DAY)
+    younger = simulate("MA", DAY, Scenario({"asd.flat_allowance.elderly_age": 50}), cache=cache)
+    assert younger["changed"]["ASD"]["beneficiaries"] >= younger["current"]["ASD"]["beneficiaries"]
+    assert younger["gainers_losers"]["ASD"]["losers"] == 0
+    floor = simulate("MA", DAY, Scenario({"asd.floor": 700}), cache=cache)
+    gl = floor["gainers_losers"]["ASD"]
+    assert gl["gainers"] > 0 and gl["losers"] == 0 and gl["monthly_cost_change"] > 0
