@@ -307,6 +307,12 @@ def simulate(
             help="CSV of household_ref and log_consumption_pc (the synthetic truth) to measure targeting errors"
         ),
     ] = None,
+    reform: Annotated[
+        str | None,
+        typer.Option(
+            help="MODULE:CLASS, an OpenFisca Reform that adds or replaces rules (applied after --set)"
+        ),
+    ] = None,
     country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole result as one JSON object")
@@ -318,7 +324,7 @@ def simulate(
     import polars as pl
     from django.conf import settings
 
-    from sijill.targeting.simulation import Scenario, SimulationError, parse_value
+    from sijill.targeting.simulation import Scenario, SimulationError, load_reform, parse_value
     from sijill.targeting.simulation import simulate as run_simulation
 
     changes: dict[str, float | bool] = {}
@@ -331,11 +337,12 @@ def simulate(
         truth_df = pl.read_csv(truth, infer_schema_length=0) if truth else None
         day = _parse_date(as_of)
         cc = (country or settings.SIJILL_COUNTRY).upper()
+        scenario = Scenario(changes, load_reform(reform) if reform else None)
         if as_json:
-            result = run_simulation(cc, day, Scenario(changes), truth=truth_df)
+            result = run_simulation(cc, day, scenario, truth=truth_df)
         else:
             with console.status("Simulating current and changed rules…"):
-                result = run_simulation(cc, day, Scenario(changes), truth=truth_df)
+                result = run_simulation(cc, day, scenario, truth=truth_df)
     except (SimulationError, FileNotFoundError) as exc:
         console.print(f"[red]Simulation refused: {exc}")
         raise typer.Exit(2) from None

@@ -90,6 +90,23 @@ def parameter_reform(
     return ParameterChanges
 
 
+def load_reform(spec: str) -> type[Reform]:
+    """The Reform class named ``module.path:ClassName`` (an analyst's new rule)."""
+    import importlib
+
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise SimulationError(f"--reform expects MODULE:CLASS, got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SimulationError(f"cannot import {module_name!r}: {exc}") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Reform)):
+        raise SimulationError(f"{spec!r} is not an OpenFisca Reform class")
+    return cls
+
+
 @dataclass
 class Scenario:
     """What to change: parameter values, and/or a reform class adding or replacing rules."""

@@ -143,6 +143,31 @@ def test_simulate_command_json(tmp_path, scratch_db_url):
     assert s["changes"] == {"asd.threshold": 9.9}
     bad = sijill(scratch_db_url, "simulate", "--set", "asd.threshold=high", "--json", env=env)
     assert bad.returncode == 2 and "not a number" in bad.stderr
+    # a new rule from the analyst's own module
+    (tmp_path / "my_rules.py").write_text(
+        "from openfisca_core.reforms import Reform\n"
+        "class NoAchamil(Reform):\n"
+        "    name = 'no Achamil contribution'\n"
+        "    def apply(self):\n"
+        "        self.neutralize_variable('amo_achamil_contribution')\n"
+    )
+    env_r = {**env, "PYTHONPATH": str(tmp_path)}
+    r = sijill(
+        scratch_db_url,
+        "simulate",
+        "--as-of",
+        "2026-11-30",
+        "--reform",
+        "my_rules:NoAchamil",
+        "--json",
+        env=env_r,
+    )
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["reform"] == "no Achamil contribution"
+    assert s["changed"]["AMO_ACHAMIL"]["monthly_cost"] == 0 < s["current"]["AMO_ACHAMIL"]["monthly_cost"]
+    r = sijill(scratch_db_url, "simulate", "--reform", "my_rules:Nope", "--json", env=env_r)
+    assert r.returncode == 2 and "not an OpenFisca Reform" in r.stderr
 
 
 def test_a_registry_change_is_seen_by_the_next_simulation(registry, ma, settings):
