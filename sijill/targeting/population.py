@@ -204,11 +204,15 @@ def from_import(
 # --------------------------------------------------------------------------- snapshots
 
 
-def registry_stamp() -> int:
-    """Moves on with every change to the registry (its last change set that is not a system job)."""
-    df = query_frame("SELECT MAX(id) AS m FROM core_changeset WHERE channel <> %s", ["SYSTEM"])
-    value = df["m"][0] if df.height else None
-    return int(value) if value is not None else 0
+def registry_stamp() -> str:
+    """Moves on with every change to the registry: its last change set that is not a system job
+    (id and time, so that a database recreated from scratch never matches an old snapshot)."""
+    from sijill.core.models import ChangeSet
+
+    last = ChangeSet.objects.exclude(channel="SYSTEM").order_by("-id").values_list("id", "at").first()
+    if last is None:
+        return "0"
+    return f"{last[0]}-{int(last[1].timestamp() * 1_000_000)}"
 
 
 def snapshot_dir(country: str, as_of: dt.date) -> Path:
