@@ -1,0 +1,598 @@
+"""Probabilistic record linkage core (issue 4, "probabilistic matching").
+
+An engine-agnostic wrapper around `Splink <https://moj-analytical-services.github.io/splink/>`_
+(v5) running on DuckDB by default.  Everything here works on a *person frame*
+(a :class:`polars.DataFrame`) with canonical columns:
+
+``unique_id`` (str or int), ``given_key``, ``family_key`` (Latin skeleton keys),
+``given_ar_norm``, ``family_ar_norm`` (Arabic-script normalised names, may be null),
+``birth_year``, ``birth_month``, ``birth_day`` (ints; month/day null for year-only
+dates), ``sex``, ``commune``, ``phone`` and optionally ``household_id`` /
+``co_members_key`` (carried through, not compared by default).
+
+Public API
+----------
+* :class:`LinkageSpec` – declarative comparisons + blocking rules
+  (:func:`default_spec` for the registry, :func:`febrl_spec` for the FEBRL benchmarks).
+* :func:`train` – unsupervised training (prior from deterministic rules, ``u`` by random
+  sampling, ``m`` by EM on a couple of blocking rules) → :class:`LinkageModel`.
+* :func:`save_model` / :func:`load_model` – JSON (``{"version": 1, "settings": <splink
+  settings>, ...}``).
+* :func:`predict` – scored pairs as polars (``unique_id_l``, ``unique_id_r``,
+  ``match_probability``, ``match_weight`` and the ``gamma_*`` comparison levels used to
+  explain a match).
+* :func:`cluster` – connected components over pairs at a threshold → ``unique_id`` →
+  ``cluster_id``.
+* :func:`link_new` – score an intake batch against the registry (and, by default,
+  against itself: ``link_and_dedupe``; ``link_only`` compares only across).
+
+Backends
+--------
+``backend="duckdb"`` (default) uses an in-process :class:`splink.DuckDBAPI`; a DuckDB
+connection may be passed as ``connection``.
+
+``backend="spark"`` selects :class:`splink.SparkAPI`.  The caller passes a SparkSession as
+``connection``; it must be created with Splink's similarity UDF jar so that Jaro-Winkler
+is available, e.g.::
+
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    spark = (SparkSession.builder
+             .config("spark.jars", similarity_jar_location())
+             .getOrCreate())
+    model = train(person_frame, spec, backend="spark", connection=spark)
+
+Person frames are still given as polars; they are converted to Arrow/pandas and
+registered with the backend (for Spark at scale, register Spark DataFrames directly and
+call the Splink :class:`~splink.Linker` with the settings from ``model.settings``; the
+comparison SQL is written in portable SQL (``base_dialect_str="duckdb"``) and translated
+by Splink/sqlglot).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import splink
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+MODEL_FORMAT_VERSION = 1
+
+Backend = Literal["duckdb", "spark"]
+LinkType = Literal["link_only", "link_and_dedupe", "dedupe_only"]
+StringMethod = Literal["jaro_winkler", "levenshtein", "exact"]
+
+__all__ = [
+    "MODEL_FORMAT_VERSION",
+    "DateSpec",
+    "LinkageModel",
+    "LinkageSpec",
+    "StringComparison",
+    "cluster",
+    "default_spec",
+    "febrl_spec",
+    "link_new",
+    "load_model",
+    "pairwise_scores",
+    "predict",
+    "save_model",
+    "train",
+]
+
+
+# --------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class StringComparison:
+    """One column compared as a string.
+
+    ``jaro_winkler``: null / exact / JW ≥ each threshold / else.
+    ``levenshtein``: null / exact / distance ≤ each threshold (ints) / else.
+    ``exact``: null / exact / else.
+    """
+
+    column: str
+    method: StringMethod = "jaro_winkler"
+    thresholds: tuple[float, ...] = (0.92, 0.8)
+    term_frequency: bool = False
+
+
+@dataclass(frozen=True)
+class DateSpec:
+    """Date of birth split into integer parts (month/day may be null).
+
+    Levels: null year / exact date / day-month swapped / two of three parts equal
+    (one-part typo) / same year only / year ±1 / else.
+    """
+
+    year: str = "birth_year"
+    month: str = "birth_month"
+    day: str = "birth_day"
+    output_column_name: str = "birth_date"
+
+
+@dataclass(frozen=True)
+class LinkageSpec:
+    """What to compare and how to generate candidate pairs.
+
+    Blocking rules are tuples of column names (equality on all of them, ``block_on``).
+    """
+
+    strings: tuple[StringComparison, ...]
+    date: DateSpec | None = DateSpec()
+    blocking_rules: tuple[tuple[str, ...], ...] = ()
+    # EM runs once per rule; together they must leave every comparison un-blocked once.
+    training_rules: tuple[tuple[str, ...], ...] = ()
+    # High-precision rules used to estimate the prior probability of a match.
+    deterministic_rules: tuple[tuple[str, ...], ...] = ()
+    deterministic_recall: float = 0.7
+    u_max_pairs: float = 5e6
+    seed: int = 42
+    retain_columns: tuple[str, ...] = ()
+    unique_id_column: str = "unique_id"
+
+    @property
+    def compared_columns(self) -> list[str]:
+        cols = [s.column for s in self.strings]
+        if self.date is not None:
+            cols += [self.date.year, self.date.month, self.date.day]
+        return cols
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinkageSpec:
+        d = dict(data)
+        d["strings"] = tuple(
+            StringComparison(**{**s, "thresholds": tuple(s["thresholds"])}) for s in d["strings"]
+        )
+        d["date"] = DateSpec(**d["date"]) if d.get("date") else None
+        for key in ("blocking_rules", "training_rules", "deterministic_rules"):
+            d[key] = tuple(tuple(r) for r in d.get(key, ()))
+        d["retain_columns"] = tuple(d.get("retain_columns", ()))
+        return cls(**d)
+
+
+def default_spec() -> LinkageSpec:
+    """The registry spec over the canonical person frame."""
+    return LinkageSpec(
+        strings=(
+            StringComparison("given_key", "jaro_winkler", (0.92, 0.8), term_frequency=True),
+            StringComparison("family_key", "jaro_winkler", (0.92, 0.8), term_frequency=True),
+            StringComparison("given_ar_norm", "jaro_winkler", (0.92, 0.8)),
+            StringComparison("family_ar_norm", "jaro_winkler", (0.92, 0.8)),
+            StringComparison("sex", "exact"),
+            StringComparison("commune", "exact", term_frequency=True),
+            StringComparison("phone", "exact"),
+        ),
+        date=DateSpec(),
+        blocking_rules=(
+            ("family_key", "birth_year"),
+            ("given_key", "family_key"),
+            ("family_key", "commune"),
+            ("phone",),
+            ("given_ar_norm", "family_ar_norm"),
+            ("birth_year", "birth_month", "birth_day", "sex"),
+        ),
+        training_rules=(("family_key", "birth_year"), ("given_key", "commune")),
+        deterministic_rules=(
+            ("given_key", "family_key", "birth_year", "birth_month", "birth_day"),
+            ("phone", "given_key"),
+        ),
+        deterministic_recall=0.7,
+        retain_columns=(),
+    )
+
+
+def febrl_spec() -> LinkageSpec:
+    """Spec for the FEBRL benchmark frames as mapped by the tests.
+
+    Expected columns: ``unique_id``, ``given_key``, ``family_key``, ``birth_year``,
+    ``birth_month``, ``birth_day``, ``soc_sec_id``, ``street_number``, ``address_1``,
+    ``address_2``, ``suburb``, ``postcode``, ``state``.
+    """
+    return LinkageSpec(
+        strings=(
+            StringComparison("given_key", "jaro_winkler", (0.92, 0.8)),
+            StringComparison("family_key", "jaro_winkler", (0.92, 0.8)),
+            StringComparison("soc_sec_id", "levenshtein", (1, 2)),
+            StringComparison("street_number", "levenshtein", (1,)),
+            StringComparison("address_1", "jaro_winkler", (0.9, 0.7)),
+            StringComparison("suburb", "jaro_winkler", (0.9,)),
+            StringComparison("postcode", "levenshtein", (1,)),
+            StringComparison("state", "exact"),
+        ),
+        date=DateSpec(),
+        blocking_rules=(
+            ("family_key", "birth_year"),
+            ("given_key", "family_key"),
+            ("given_key", "birth_year"),
+            ("soc_sec_id",),
+            ("postcode", "family_key"),
+            ("postcode", "given_key"),
+            ("birth_year", "birth_month", "birth_day"),
+            ("address_1", "suburb"),
+        ),
+        training_rules=(("birth_year", "birth_month", "birth_day"), ("family_key",)),
+        deterministic_rules=(("soc_sec_id",), ("given_key", "family_key", "birth_year")),
+        deterministic_recall=0.8,
+    )
+
+
+def _string_comparison(s: StringComparison) -> Any:
+    comp: Any
+    if s.method == "jaro_winkler":
+        comp = cl.JaroWinklerAtThresholds(s.column, list(s.thresholds))
+    elif s.method == "levenshtein":
+        comp = cl.LevenshteinAtThresholds(s.column, [int(t) for t in s.thresholds])
+    elif s.method == "exact":
+        comp = cl.ExactMatch(s.column)
+    else:  # pragma: no cover - guarded by Literal
+        raise ValueError(f"unknown string method {s.method!r}")
+    if s.term_frequency:
+        comp = comp.configure(term_frequency_adjustments=True)
+    return comp
+
+
+def _date_comparison(d: DateSpec) -> Any:
+    y, m, dd = d.year, d.month, d.day
+
+    def both(col: str) -> str:
+        return f"{col}_l IS NOT NULL AND {col}_r IS NOT NULL"
+
+    exact = f"{y}_l = {y}_r AND {m}_l = {m}_r AND {dd}_l = {dd}_r"
+    swapped = f"{y}_l = {y}_r AND {m}_l = {dd}_r AND {dd}_l = {m}_r AND {m}_l <> {dd}_l"
+    two_of_three = (
+        f"({y}_l = {y}_r AND {m}_l = {m}_r AND {both(dd)}) "
+        f"OR ({y}_l = {y}_r AND {dd}_l = {dd}_r AND {both(m)}) "
+        f"OR ({m}_l = {m}_r AND {dd}_l = {dd}_r)"
+    )
+    return cl.CustomComparison(
+        output_column_name=d.output_column_name,
+        comparison_description="date of birth from (year, month, day) parts",
+        comparison_levels=[
+            cll.CustomLevel(f"{y}_l IS NULL OR {y}_r IS NULL", "null", "duckdb").configure(
+                is_null_level=True
+            ),
+            cll.CustomLevel(exact, "exact date", "duckdb"),
+            cll.CustomLevel(swapped, "day/month swapped", "duckdb"),
+            cll.CustomLevel(two_of_three, "two of year/month/day equal", "duckdb"),
+            cll.CustomLevel(f"{y}_l = {y}_r", "same year only", "duckdb"),
+            cll.CustomLevel(f"abs({y}_l - {y}_r) <= 1", "year ±1", "duckdb"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _settings(spec: LinkageSpec, link_type: LinkType) -> SettingsCreator:
+    comparisons: list[Any] = [_string_comparison(s) for s in spec.strings]
+    if spec.date is not None:
+        comparisons.append(_date_comparison(spec.date))
+    return SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name=spec.unique_id_column,
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=[block_on(*r) for r in spec.blocking_rules],
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=False,
+        additional_columns_to_retain=list(spec.retain_columns),
+        max_iterations=25,
+    )
+
+
+# --------------------------------------------------------------------------- backend
+
+
+def _db_api(backend: Backend, connection: Any = None) -> Any:
+    """Select the Splink database API.  Only the selection is engine specific."""
+    if backend == "duckdb":
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(connection) if connection is not None else DuckDBAPI()
+    if backend == "spark":
+        from splink import SparkAPI
+
+        if connection is None:
+            raise ValueError(
+                "backend='spark' needs connection=<SparkSession> configured with "
+                "spark.jars = splink.backends.spark.similarity_jar_location()"
+            )
+        return SparkAPI(spark_session=connection)
+    raise ValueError(f"unknown backend {backend!r}")
+
+
+def _to_backend_table(df: pl.DataFrame, backend: Backend) -> Any:
+    return df.to_arrow() if backend == "duckdb" else df.to_pandas()
+
+
+def _select(df: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+    cols = [spec.unique_id_column, *spec.compared_columns, *spec.retain_columns]
+    seen: list[str] = []
+    for c in cols:
+        if c not in seen:
+            seen.append(c)
+    missing = [c for c in seen if c not in df.columns]
+    if missing:
+        raise ValueError(f"person frame is missing columns: {missing}")
+    return df.select(seen)
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class LinkageModel:
+    """A trained model: Splink settings (with m/u) plus the spec that produced them."""
+
+    settings: dict[str, Any]
+    spec: LinkageSpec
+    backend: Backend = "duckdb"
+    version: int = MODEL_FORMAT_VERSION
+    splink_version: str = field(default=splink.__version__)
+
+    def settings_for(self, link_type: LinkType) -> dict[str, Any]:
+        s = json.loads(json.dumps(self.settings))
+        s["link_type"] = link_type
+        s.pop("linker_uid", None)
+        return s
+
+
+def _quiet() -> None:
+    logging.getLogger("splink").setLevel(logging.WARNING)
+
+
+def train(
+    df: pl.DataFrame,
+    spec: LinkageSpec | None = None,
+    *,
+    backend: Backend = "duckdb",
+    connection: Any = None,
+    link_type: LinkType = "dedupe_only",
+    other: pl.DataFrame | None = None,
+) -> LinkageModel:
+    """Train unsupervised.
+
+    1. ``probability_two_random_records_match`` from ``spec.deterministic_rules`` with
+       assumed recall ``spec.deterministic_recall``;
+    2. ``u`` by random sampling (``spec.u_max_pairs``, seeded);
+    3. ``m`` by EM once per ``spec.training_rules`` rule.
+
+    ``other`` (with ``link_type="link_only"``) trains a two-dataset link model.
+    """
+    spec = spec or default_spec()
+    if other is not None and link_type == "dedupe_only":
+        link_type = "link_only"
+    _quiet()
+    db_api = _db_api(backend, connection)
+    frames = [df] if other is None else [df, other]
+    sdfs = [
+        db_api.register(_to_backend_table(_select(f, spec), backend), table_name=f"sijill_input_{i}")
+        for i, f in enumerate(frames)
+    ]
+    linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], _settings(spec, link_type), log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*r) for r in spec.deterministic_rules], recall=spec.deterministic_recall
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=spec.u_max_pairs, seed=spec.seed)
+    for rule in spec.training_rules:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*rule), estimate_without_term_frequencies=True
+        )
+    settings = linker.misc.save_model_to_json()
+    return LinkageModel(settings=settings, spec=spec, backend=backend)
+
+
+def save_model(model: LinkageModel, path: str | Path) -> None:
+    """Write ``{"version", "splink_version", "backend", "spec", "settings"}`` as JSON."""
+    doc = {
+        "version": model.version,
+        "splink_version": model.splink_version,
+        "backend": model.backend,
+        "spec": model.spec.to_dict(),
+        "settings": model.settings,
+    }
+    Path(path).write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def load_model(path: str | Path) -> LinkageModel:
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    version = doc.get("version")
+    if version != MODEL_FORMAT_VERSION:
+        raise ValueError(f"unsupported linkage model version {version!r} (want {MODEL_FORMAT_VERSION})")
+    return LinkageModel(
+        settings=doc["settings"],
+        spec=LinkageSpec.from_dict(doc["spec"]),
+        backend=doc.get("backend", "duckdb"),
+        version=version,
+        splink_version=doc.get("splink_version", ""),
+    )
+
+
+# --------------------------------------------------------------------------- inference
+
+
+def _pairs_frame(sdf: Any) -> pl.DataFrame:
+    out = pl.from_arrow(sdf.as_pyarrow_table())
+    assert isinstance(out, pl.DataFrame)
+    front = [
+        c for c in ("source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r") if c in out.columns
+    ]
+    front += ["match_probability", "match_weight"]
+    return out.select(front + [c for c in out.columns if c not in front]).sort(
+        "match_probability", descending=True
+    )
+
+
+def predict(
+    df: pl.DataFrame,
+    model: LinkageModel,
+    threshold: float = 0.9,
+    *,
+    connection: Any = None,
+) -> pl.DataFrame:
+    """Dedupe ``df``: scored pairs with ``match_probability >= threshold``.
+
+    Columns: ``unique_id_l``, ``unique_id_r``, ``match_probability``, ``match_weight``,
+    ``gamma_<comparison>`` (level index, -1 = null) and the compared values (``*_l``/``*_r``).
+    """
+    _quiet()
+    db_api = _db_api(model.backend, connection)
+    sdf = db_api.register(_to_backend_table(_select(df, model.spec), model.backend))
+    linker = Linker(sdf, model.settings_for("dedupe_only"), log_level=None)
+    return _pairs_frame(linker.inference.predict(threshold_match_probability=threshold))
+
+
+def link_new(
+    existing_df: pl.DataFrame,
+    new_df: pl.DataFrame,
+    model: LinkageModel,
+    threshold: float = 0.9,
+    *,
+    link_type: Literal["link_only", "link_and_dedupe"] = "link_and_dedupe",
+    connection: Any = None,
+) -> pl.DataFrame:
+    """Match an intake batch against the registry.
+
+    ``link_and_dedupe`` (default) also returns duplicates inside the batch (pairs within
+    ``existing_df`` are never generated); ``link_only`` returns only existing↔new pairs.
+    Output has ``source_dataset_l/_r`` (``"existing"``/``"new"``) besides the
+    :func:`predict` columns.
+    """
+    _quiet()
+    db_api = _db_api(model.backend, connection)
+    existing = db_api.register(
+        _to_backend_table(_select(existing_df, model.spec), model.backend),
+        table_name="sijill_existing",
+        dataset_display_name="existing",
+    )
+    new = db_api.register(
+        _to_backend_table(_select(new_df, model.spec), model.backend),
+        table_name="sijill_new",
+        dataset_display_name="new",
+    )
+    linker = Linker([existing, new], model.settings_for(link_type), log_level=None)
+    # predict_between/within need registered term-frequency tables (over existing ∪ new)
+    for s in model.spec.strings:
+        if s.term_frequency:
+            linker.table_management.compute_tf_table(s.column)
+    between = _pairs_frame(
+        linker.inference.predict_between(existing, new, threshold_match_probability=threshold)
+    )
+    if link_type == "link_only":
+        return between
+    # Within-batch duplicates: a dedupe linker on the batch alone (Splink 5.0's
+    # predict_within(link_type="dedupe_only") on a link linker emits invalid SQL).
+    # Term frequencies are then derived from the batch itself.
+    batch_api = _db_api(model.backend, None if model.backend == "duckdb" else connection)
+    batch = batch_api.register(
+        _to_backend_table(_select(new_df, model.spec), model.backend), table_name="sijill_batch"
+    )
+    batch_linker = Linker(batch, model.settings_for("dedupe_only"), log_level=None)
+    within = _pairs_frame(batch_linker.inference.predict(threshold_match_probability=threshold)).with_columns(
+        source_dataset_l=pl.lit("new"), source_dataset_r=pl.lit("new")
+    )
+    return pl.concat([between, within], how="diagonal_relaxed").sort("match_probability", descending=True)
+
+
+def pairwise_scores(
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    model: LinkageModel,
+    threshold: float = 0.9,
+    *,
+    connection: Any = None,
+) -> pl.DataFrame:
+    """Two-dataset ``link_only`` prediction (e.g. FEBRL4): pairs across ``left``/``right``."""
+    _quiet()
+    db_api = _db_api(model.backend, connection)
+    a = db_api.register(
+        _to_backend_table(_select(left, model.spec), model.backend),
+        table_name="sijill_left",
+        dataset_display_name="left",
+    )
+    b = db_api.register(
+        _to_backend_table(_select(right, model.spec), model.backend),
+        table_name="sijill_right",
+        dataset_display_name="right",
+    )
+    linker = Linker([a, b], model.settings_for("link_only"), log_level=None)
+    return _pairs_frame(linker.inference.predict(threshold_match_probability=threshold))
+
+
+# --------------------------------------------------------------------------- clustering
+
+
+def cluster(
+    pairs: pl.DataFrame,
+    threshold: float = 0.9,
+    *,
+    ids: Sequence[Any] | pl.Series | None = None,
+) -> pl.DataFrame:
+    """Connected components over pairs with ``match_probability >= threshold``.
+
+    Returns ``unique_id`` → ``cluster_id`` (the smallest member id, as a string).  Pass
+    ``ids`` to include singletons.  When the pairs carry ``source_dataset_l/_r`` (link
+    jobs), nodes are ``(source_dataset, unique_id)`` and a ``source_dataset`` column is
+    returned.  In-memory union-find: fine for intake batches and benchmarks; at
+    registry scale use Splink's SQL connected components
+    (``linker.clustering.cluster_pairwise_predictions_at_threshold``).
+    """
+    with_source = "source_dataset_l" in pairs.columns
+    edges = pairs.filter(pl.col("match_probability") >= threshold)
+    parent: dict[Any, Any] = {}
+
+    def find(x: Any) -> Any:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def add(x: Any) -> None:
+        parent.setdefault(x, x)
+
+    if with_source:
+        rows = edges.select("source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r").iter_rows()
+        edge_list = [((sl, il), (sr, ir)) for sl, il, sr, ir in rows]
+    else:
+        edge_list = list(edges.select("unique_id_l", "unique_id_r").iter_rows())
+    if ids is not None:
+        for i in ids:
+            add(i)
+    for a, b in edge_list:
+        add(a)
+        add(b)
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            if str(rb) < str(ra):
+                ra, rb = rb, ra
+            parent[rb] = ra
+    nodes = list(parent)
+    # cluster id = smallest member (by string) so it is deterministic
+    members: dict[Any, str] = {}
+    for n in nodes:
+        r = find(n)
+        key = str(n[1] if with_source else n)
+        if r not in members or key < members[r]:
+            members[r] = key
+    if with_source:
+        return pl.DataFrame(
+            {
+                "source_dataset": [str(n[0]) for n in nodes],
+                "unique_id": [n[1] for n in nodes],
+                "cluster_id": [members[find(n)] for n in nodes],
+            }
+        )
+    return pl.DataFrame({"unique_id": nodes, "cluster_id": [members[find(n)] for n in nodes]})
