@@ -12,6 +12,25 @@ from typing import Any
 import pytest
 
 
+def _backend() -> str:
+    return "postgresql" if os.environ.get("SIJILL_DATABASE_URL", "").startswith("postgres") else "sqlite"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Tests marked ``backend(name)`` exercise one database's own code path (its catalogue, its
+    bulk writer). ``./dev test`` runs the suite once per database, and CI requires both passes,
+    so each such test runs exactly once there: in the other pass it is deselected, not skipped.
+    """
+    here = _backend()
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("backend")
+        (drop if marker is not None and marker.args[0] != here else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def valid_answer(q: Any) -> Any:
     if q.type == "enum":
         return q.choices[0]

@@ -453,6 +453,21 @@ def predict(
     return _pairs_frame(linker.inference.predict(threshold_match_probability=threshold))
 
 
+def _register_pair(
+    db_api: Any, model: LinkageModel, first: pl.DataFrame, second: pl.DataFrame, names: tuple[str, str]
+) -> tuple[Any, Any]:
+    """Register two frames for a link. Tables get internal names (Splink 5.0 writes invalid SQL for a
+    table named ``left``); the given names are what the output's ``source_dataset`` columns say."""
+    return tuple(  # type: ignore[return-value]
+        db_api.register(
+            _to_backend_table(_select(df, model.spec), model.backend),
+            table_name=f"sijill_{name}",
+            dataset_display_name=name,
+        )
+        for df, name in ((first, names[0]), (second, names[1]))
+    )
+
+
 def link_new(
     existing_df: pl.DataFrame,
     new_df: pl.DataFrame,
@@ -471,16 +486,7 @@ def link_new(
     """
     _quiet()
     db_api = _db_api(model.backend, connection)
-    existing = db_api.register(
-        _to_backend_table(_select(existing_df, model.spec), model.backend),
-        table_name="sijill_existing",
-        dataset_display_name="existing",
-    )
-    new = db_api.register(
-        _to_backend_table(_select(new_df, model.spec), model.backend),
-        table_name="sijill_new",
-        dataset_display_name="new",
-    )
+    existing, new = _register_pair(db_api, model, existing_df, new_df, ("existing", "new"))
     linker = Linker([existing, new], model.settings_for(link_type), log_level=None)
     # predict_between/within need registered term-frequency tables (over existing ∪ new)
     for s in model.spec.strings:
@@ -516,16 +522,7 @@ def pairwise_scores(
     """Two-dataset ``link_only`` prediction (e.g. FEBRL4): pairs across ``left``/``right``."""
     _quiet()
     db_api = _db_api(model.backend, connection)
-    a = db_api.register(
-        _to_backend_table(_select(left, model.spec), model.backend),
-        table_name="sijill_left",
-        dataset_display_name="left",
-    )
-    b = db_api.register(
-        _to_backend_table(_select(right, model.spec), model.backend),
-        table_name="sijill_right",
-        dataset_display_name="right",
-    )
+    a, b = _register_pair(db_api, model, left, right, ("left", "right"))
     linker = Linker([a, b], model.settings_for("link_only"), log_level=None)
     return _pairs_frame(linker.inference.predict(threshold_match_probability=threshold))
 

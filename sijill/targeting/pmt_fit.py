@@ -94,10 +94,15 @@ def _consumption(folder: Path) -> pl.DataFrame:
 
 
 def read_survey(
-    country: str, folder: Path, as_of: dt.date
+    country: str, folder: Path, as_of: dt.date, rejects_dir: Path | None = None
 ) -> tuple[population.Population, pl.DataFrame, int]:
-    """The survey as a population, its consumption frame, and the number of households rejected."""
+    """The survey as a population, its consumption frame, and the number of households rejected.
+
+    Rejected rows (with their row, column and reason) go to ``rejects_dir`` in the import's
+    rejects format, so a fixed survey can be fitted again.
+    """
     from sijill.registry.intake import validate
+    from sijill.registry.intake.job import write_rejects
     from sijill.registry.intake.reader import ImportFileError, read_tables
 
     profile = get_profile(country)
@@ -106,6 +111,8 @@ def read_survey(
     except ImportFileError as exc:
         raise FitError(str(exc)) from None
     res = validate.validate(h.frame, p.frame, profile, today=as_of)
+    if rejects_dir is not None and res.errors.height:
+        write_rejects(res, rejects_dir, (f"{h.path.stem}.rejected.csv", f"{p.path.stem}.rejected.csv"))
     pop = population.from_import(res.households, res.persons, profile, as_of)
     return pop, _consumption(folder), res.rejected_households.height
 
@@ -141,13 +148,34 @@ def fit_survey(
     as_of = as_of or dt.date.today()
     rules = load_rules(country)
     base = rules.pmt_model
-    pop, cons, rejected = read_survey(country, folder, as_of)
-    feats = compute.calculate(rules, pop, as_of, compute.feature_names(rules))
-    data = (
-        pop.households.select("household_id", "external_ref", "milieu", "region")
-        .join(feats, on="household_id")
-        .join(cons, left_on="external_ref", right_on="household_ref", how="inner")
+    version = (
+        version
+        or f"{country}-PMT-FIT-{dt.date.today():%Y%m%d}-{abs(hash(str(folder.resolve()))) % 10**6:06d}"
     )
+    rejects_dir = fitted_dir(country) / f"{version}-rejects"
+    pop, cons, rejected = read_survey(country, folder, as_of, rejects_dir)
+    feats = compute.calculate(rules, pop, as_of, compute.feature_names(rules))
+    answered = pop.households.select("household_id", "external_ref", "milieu", "region").join(
+        feats, on="household_id"
+    )
+    data = answered.join(cons, left_on="external_ref", right_on="household_ref", how="inner")
+    # Households without consumption, and consumption rows without an accepted household, are
+    # not fitted: say which, and why.
+    unmatched = pl.concat(
+        [
+            answered.join(cons, left_on="external_ref", right_on="household_ref", how="anti").select(
+                pl.col("external_ref").alias("household_ref"),
+                pl.lit("no consumption row for this household").alias("reason"),
+            ),
+            cons.join(answered, left_on="household_ref", right_on="external_ref", how="anti").select(
+                "household_ref",
+                pl.lit("consumption row without an accepted household (unknown or rejected)").alias("reason"),
+            ),
+        ]
+    )
+    if unmatched.height:
+        rejects_dir.mkdir(parents=True, exist_ok=True)
+        unmatched.write_csv(rejects_dir / "unmatched.csv")
     if data.height < 30:
         raise FitError(
             f"only {data.height} survey households have both answers and consumption; at least 30 needed"
@@ -198,10 +226,6 @@ def fit_survey(
             "features": int(varying.sum()),
             "reference_region": ref,
         }
-    version = (
-        version
-        or f"{country}-PMT-FIT-{dt.date.today():%Y%m%d}-{abs(hash(str(folder.resolve()))) % 10**6:06d}"
-    )
     model = dataclasses.replace(
         base,
         version=version,
@@ -229,6 +253,8 @@ def fit_survey(
         "path": str(out),
         "households": data.height,
         "rejected_households": rejected,
+        "unmatched_households": unmatched.height,
+        "rejects_dir": str(rejects_dir) if rejects_dir.exists() else None,
         "models": models,
         "errors": errors,
     }

@@ -36,7 +36,7 @@ def test_a_reference_must_name_a_row_of_the_chunk_or_of_the_database():
         check_references(s, tables, [AREA])
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="read from SQLite's catalogue")
+@pytest.mark.backend("sqlite")  # SQLite's catalogue; PostgreSQL bulk mode drops and re-adds its keys instead
 def test_every_declared_foreign_key_of_the_registry_tables_is_checked():
     refs = references(DjangoSession(), REGISTRY_TABLES)
     assert {(c, col) for c, col, _, _ in refs} >= {
@@ -50,40 +50,57 @@ def test_every_declared_foreign_key_of_the_registry_tables_is_checked():
     }
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL bulk writer thread")
-@pytest.mark.parametrize("where", ["writer", "importer"])
-def test_a_postgresql_bulk_load_that_fails_midway_leaves_nothing_behind(tmp_path, family, monkeypatch, where):
-    from sijill.registry.intake import job, pg_bulk, validate
-    from sijill.registry.models import Household, Person
-    from tests.conftest import write_tables
-
-    def indexes() -> list[str]:
-        with connection.cursor() as cur:
+def _registry_indexes() -> list[str]:
+    """Names of the registry tables' indexes and constraints, from the database's catalogue."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
             cur.execute(
                 "SELECT indexname FROM pg_indexes WHERE tablename LIKE 'registry_%%' "
                 "UNION ALL SELECT conname FROM pg_constraint WHERE conrelid::regclass::text LIKE 'registry_%%'"
             )
-            return sorted(r[0] for r in cur.fetchall())
+        else:
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'registry_%%'")
+        return sorted(r[0] for r in cur.fetchall())
 
-    before = indexes()
+
+def _fail_on_second_call(real, where):  # type: ignore[no-untyped-def]
     calls = {"n": 0}
 
-    def second_call_fails(real):  # type: ignore[no-untyped-def]
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise RuntimeError(f"boom in the {where}")
-            return real(*args, **kwargs)
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError(f"boom in the {where}")
+        return real(*args, **kwargs)
 
-        return wrapped
+    return wrapped
 
-    if where == "writer":
-        monkeypatch.setattr(pg_bulk, "finalise", second_call_fails(pg_bulk.finalise))
-    else:
-        monkeypatch.setattr(validate, "validate_chunk", second_call_fails(validate.validate_chunk))
+
+def _bulk_load_fails_and_leaves_nothing(tmp_path, family, where: str) -> None:
+    from sijill.registry.intake import job
+    from sijill.registry.models import Household, Person
+    from tests.conftest import write_tables
+
+    before = _registry_indexes()
     hh, pp = family
     with pytest.raises(RuntimeError, match=f"boom in the {where}"):
         job.run_import(write_tables(tmp_path, hh, pp), mode="bulk", chunk_households=1)
     assert Household.objects.count() == 0 and Person.objects.count() == 0
-    assert indexes() == before
+    assert _registry_indexes() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_that_fails_in_the_importer_leaves_nothing_behind(tmp_path, family, monkeypatch):
+    """On both databases: the second chunk's validation fails after the first was written."""
+    from sijill.registry.intake import validate
+
+    monkeypatch.setattr(validate, "validate_chunk", _fail_on_second_call(validate.validate_chunk, "importer"))
+    _bulk_load_fails_and_leaves_nothing(tmp_path, family, "importer")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.backend("postgresql")  # the writer thread runs in this process only on PostgreSQL
+def test_a_postgresql_bulk_load_that_fails_in_its_writer_leaves_nothing_behind(tmp_path, family, monkeypatch):
+    from sijill.registry.intake import pg_bulk
+
+    monkeypatch.setattr(pg_bulk, "finalise", _fail_on_second_call(pg_bulk.finalise, "writer"))
+    _bulk_load_fails_and_leaves_nothing(tmp_path, family, "writer")

@@ -66,3 +66,33 @@ def test_fit_refuses_a_survey_without_consumption(tmp_path, survey, scratch_db_u
 def test_compare_refuses_an_unknown_version(scratch_db_url):
     r = sijill(scratch_db_url, "pmt", "compare", "MA-PMT-UNOFFICIAL-1", "NOPE", "--json")
     assert r.returncode == 2 and "no PMT model version 'NOPE'" in r.stderr
+
+
+def test_fit_writes_bad_survey_rows_and_unmatched_consumption_to_rejects(tmp_path, survey, scratch_db_url):
+    import polars as pl
+
+    hh = pl.read_csv(survey / "households.csv", infer_schema_length=0)
+    bad_ref = hh["household_ref"][0]
+    hh.with_columns(
+        pl.when(pl.col("household_ref") == bad_ref)
+        .then(pl.lit("XX"))
+        .otherwise(pl.col("milieu"))
+        .alias("milieu")
+    ).write_csv(survey / "households.csv")
+    truth = pl.read_csv(survey / "truth.csv", infer_schema_length=0)
+    pl.concat([truth, truth.head(1).with_columns(pl.lit("NO-SUCH-HH").alias("household_ref"))]).write_csv(
+        survey / "truth.csv"
+    )
+    env = {"SIJILL_VAR_DIR": str(tmp_path / "var")}
+    r = sijill(scratch_db_url, "pmt", "fit", str(survey), "--version", "MA-PMT-REJ", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["rejected_households"] == 1 and rep["households"] == 2499
+    rejects = tmp_path / "var" / "pmt-models" / "ma" / "MA-PMT-REJ-rejects"
+    assert rep["rejects_dir"] == str(rejects)
+    errors = pl.read_csv(rejects / "errors.csv", infer_schema_length=0)
+    assert errors.filter(pl.col("column") == "milieu").height >= 1
+    assert bad_ref in pl.read_csv(rejects / "households.rejected.csv", infer_schema_length=0)["household_ref"]
+    unmatched = pl.read_csv(rejects / "unmatched.csv")
+    # the rejected household's consumption and the consumption of an unknown household
+    assert set(unmatched["household_ref"]) == {"NO-SUCH-HH", bad_ref}
