@@ -9,6 +9,7 @@ benchmark section.
     ./dev bench --sizes 100000           # one size
     ./dev bench --backends sqlite        # one backend
     ./dev bench --what score             # scoring and simulation only (bench/score.py)
+    ./dev bench --what dedupe            # deduplication quality and speed (bench/dedupe.py)
 
 PostgreSQL runs when SIJILL_BENCH_PG_URL points at a server (``./dev bench`` starts a
 throwaway cluster for it).
@@ -207,8 +208,9 @@ def main() -> None:
     )
     ap.add_argument(
         "--what",
-        default="import,score",
-        help="import (bulk import, both backends) and/or score (scoring and simulation on SQLite, bench/score.py)",
+        default="import,score,dedupe",
+        help="import (bulk import, both backends), score (scoring and simulation on SQLite, bench/score.py), "
+        "dedupe (deduplication quality and speed on SQLite, bench/dedupe.py)",
     )
     ap.add_argument("--score-section", default="Scoring and simulation (SQLite)")
     a = ap.parse_args()
@@ -222,6 +224,10 @@ def main() -> None:
         import score
 
         write_section(a.score_section, score.render(score.bench(sizes, "2026-11-30")))
+    if "dedupe" in what:
+        import dedupe
+
+        dedupe.main([])
     print(f"written to {DOC}")
 
 

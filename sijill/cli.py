@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -60,6 +60,23 @@ def _migrate(quiet: bool = True) -> None:
     from sijill.registry.geography import ensure_geography
 
     ensure_geography(get_profile(settings.SIJILL_COUNTRY))
+
+
+def _phased(title: str, steps: dict[str, str], job: Any) -> Any:
+    """Run ``job(progress)`` under a bar that advances at each phase it names (keys of ``steps``)."""
+    with _progress() as bar:
+        task = bar.add_task(title, total=len(steps))
+        started = [False]
+
+        def phase(name: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, description=steps[name])
+
+        result = job(phase)
+        bar.advance(task)
+    return result
 
 
 def _progress() -> Progress:
@@ -256,18 +273,11 @@ def score(
     if as_json:
         run, results = run_score(cc, day, household_ids=ids, pmt_model=model)
     else:
-        with _progress() as bar:
-            task = bar.add_task("Scoring", total=len(steps))
-            started = [False]
-
-            def phase(name: str) -> None:
-                if started[0]:
-                    bar.advance(task)
-                started[0] = True
-                bar.update(task, description=steps[name])
-
-            run, results = run_score(cc, day, household_ids=ids, pmt_model=model, progress=phase)
-            bar.advance(task)
+        run, results = _phased(
+            "Scoring",
+            steps,
+            lambda phase: run_score(cc, day, household_ids=ids, pmt_model=model, progress=phase),
+        )
     summary = selectors.run_summary(run, results)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     if export:
@@ -468,6 +478,253 @@ def pmt_list(
     for row in available_models((country or settings.SIJILL_COUNTRY).upper()):
         flag = "active" if row["active"] else ""
         print(f"{row['version']}\t{flag}\t{row['path']}")
+
+
+dedupe_app = typer.Typer(
+    help="Find persons registered twice: score candidate pairs, queue them for review, export them.",
+    invoke_without_command=True,
+)
+app.add_typer(dedupe_app, name="dedupe")
+
+
+@dedupe_app.callback()
+def dedupe(
+    ctx: typer.Context,
+    new_only: Annotated[
+        bool,
+        typer.Option("--new-only", help="Only persons added since the last finished run, against everyone"),
+    ] = False,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write this run's new pairs as CSV: ref_a,ref_b,probability (the import file's person "
+            "references; registry ids for persons that came from no file)"
+        ),
+    ] = None,
+    auto_link: Annotated[
+        float, typer.Option(help="Pairs at or above this probability are linked as the same person")
+    ] = 0.99,
+    review: Annotated[
+        float, typer.Option(help="Pairs at or above this probability (and below auto-link) go to review")
+    ] = 0.90,
+    retrain: Annotated[
+        bool,
+        typer.Option("--retrain", help="Train a new linkage model (unsupervised) instead of the current one"),
+    ] = False,
+    country: Annotated[str | None, typer.Option(help="Country profile (default SIJILL_COUNTRY)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+) -> None:
+    """Deduplicate the registry (or the new intake) with the probabilistic matcher.
+
+    Pairs at or above --auto-link are recorded as the same person (AUTO_LINKED); pairs
+    between --review and --auto-link wait in the review queue (PENDING). Pairs already
+    queued or decided are not queued again. Nothing is merged here: merges are decided
+    in review (see docs/identity.md).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    _django()
+    _migrate()
+    import time
+
+    from django.conf import settings
+
+    from sijill.identity import dedupe as job
+
+    cc = (country or settings.SIJILL_COUNTRY).upper()
+    t0 = time.perf_counter()
+    steps = {
+        "read": "Reading the registry",
+        "keys": "Normalising names",
+        "model": "Loading or training the model",
+        "pairs": "Scoring candidate pairs",
+        "write": "Queueing pairs",
+    }
+    kwargs: dict[str, Any] = dict(
+        scope="new" if new_only else "all", auto_link=auto_link, review=review, retrain=retrain, export=export,
+        actor_name="sijill dedupe",
+    )  # fmt: skip
+    try:
+        if as_json:
+            result = job.run(cc, **kwargs)
+        else:
+            result = _phased("Deduplicating", steps, lambda phase: job.run(cc, progress=phase, **kwargs))
+    except ValueError as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    r = result.run
+    summary = {
+        "run": r.pk,
+        "scope": r.scope,
+        "persons": r.persons,
+        "model_version": r.model_version,
+        "pairs": r.pairs,
+        "auto_linked": r.auto_linked,
+        "for_review": r.for_review,
+        "clusters": int(result.pairs["cluster_id"].n_unique()) if result.pairs.height else 0,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "timings": result.timings,
+    }
+    if export:
+        summary["export"] = str(export)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console.print(
+        f"Dedupe run {r.pk} ({r.scope}): {r.persons:,} persons compared with model {r.model_version}; "
+        f"{r.pairs:,} new pairs in {summary['clusters']:,} clusters: {r.auto_linked:,} linked "
+        f"(p ≥ {auto_link}), {r.for_review:,} for review; {summary['seconds']:.1f} s"
+    )
+    if export:
+        console.print(f"Exported: {export}")
+
+
+def _person_line(side: Any) -> str:
+    p = side.person
+    names = " ".join(x for x in (p.given_name_lat, p.family_name_lat) if x)
+    ar = " ".join(x for x in (p.given_name_ar, p.family_name_ar) if x)
+    hh = side.household.registry_id if side.household is not None else "no active household"
+    return f"{p.registry_id} {names} {ar} ({p.sex}, {p.birth_date}) in {hh}"
+
+
+@dedupe_app.command("queue")
+def dedupe_queue(
+    kind: Annotated[str | None, typer.Option(help="PROBABLE, ID_CONFLICT or ACTIVE_ELSEWHERE")] = None,
+    linked: Annotated[
+        bool,
+        typer.Option(
+            "--linked", help="Pairs linked automatically and not yet merged, instead of pending ones"
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many")] = 20,
+) -> None:
+    """List the review queue: exact conflicts first, then the most probable pairs."""
+    _django()
+    _migrate()
+    from sijill.identity.models import MatchCandidate
+    from sijill.identity.selectors import review_queue
+
+    status = MatchCandidate.AUTO_LINKED if linked else MatchCandidate.PENDING
+    qs = review_queue(kind=kind, status=status)
+    t = Table(title=f"{qs.count():,} candidates ({status})")
+    for col in ("id", "kind", "probability", "record a", "record b", "reason"):
+        t.add_column(col)
+    for c in qs[:limit]:
+        a, b = c.person_a, c.person_b
+        t.add_row(
+            str(c.pk), c.kind, "" if c.probability is None else f"{c.probability:.4f}",
+            f"{a.registry_id} {a.given_name_lat} {a.family_name_lat}", f"{b.registry_id} {b.given_name_lat} {b.family_name_lat}",
+            c.reason,
+        )  # fmt: skip
+    Console().print(t)
+
+
+@dedupe_app.command("show")
+def dedupe_show(
+    candidate: Annotated[int, typer.Argument(help="Candidate id (from `sijill dedupe queue`)")],
+) -> None:
+    """Both records of a candidate side by side, with what differs."""
+    _django()
+    _migrate()
+    from sijill.identity.models import MatchCandidate
+    from sijill.identity.selectors import candidate_view
+
+    try:
+        v = candidate_view(candidate)
+    except MatchCandidate.DoesNotExist as exc:
+        console.print(f"[red]No candidate {candidate}")
+        raise typer.Exit(2) from exc
+    c = v.candidate
+    console.print(
+        f"Candidate {c.pk}: {c.get_kind_display()}, {c.get_status_display()}; {c.reason}", soft_wrap=True
+    )
+    t = Table()
+    t.add_column("field")
+    t.add_column(f"a: {v.a.person.registry_id}")
+    t.add_column(f"b: {v.b.person.registry_id}")
+    t.add_column("")
+    for name, (va, vb, same) in v.fields.items():
+        t.add_row(name, str(va or ""), str(vb or ""), "" if same else "differs")
+    for label, side in (("a", v.a), ("b", v.b)):
+        ids = ", ".join(f"{i.id_type} {i.value}" for i in side.identifiers) or "none"
+        members = ", ".join(
+            f"{m.person.given_name_lat or m.person.given_name_ar} ({m.relationship})" for m in side.members
+        )
+        t.add_row(f"{label}: identifiers", *((ids, "") if label == "a" else ("", ids)), "")
+        hh = side.household.registry_id if side.household is not None else "none"
+        t.add_row(
+            f"{label}: household",
+            *((f"{hh}: {members}", "") if label == "a" else ("", f"{hh}: {members}")),
+            "",
+        )
+    Console().print(t)
+    if v.same_household:
+        console.print("Both records are in the same household.")
+
+
+@dedupe_app.command("decide")
+def dedupe_decide(
+    candidate: Annotated[int, typer.Argument(help="Candidate id")],
+    match: Annotated[
+        bool, typer.Option("--match/--not-match", help="The same person (merge) or two different persons")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (required; kept in history)")],
+    reviewer: Annotated[str, typer.Option(help="Your name, as recorded in history")],
+    keep_household: Annotated[
+        str | None,
+        typer.Option(
+            help="When both records are active in different households: the one to keep (registry id)"
+        ),
+    ] = None,
+) -> None:
+    """Decide a candidate: --match merges the two records (the older one keeps its registry id)."""
+    _django()
+    _migrate()
+    from sijill.identity import services
+    from sijill.identity.models import MatchCandidate
+    from sijill.registry.models import Household
+
+    keep = None
+    if keep_household:
+        keep = Household.objects.filter(registry_id=keep_household).first()
+        if keep is None:
+            console.print(f"[red]Unknown household {keep_household}")
+            raise typer.Exit(2)
+    try:
+        merge = services.decide(
+            candidate, MatchCandidate.MATCH if match else MatchCandidate.NOT_MATCH,
+            reason=reason, actor_name=reviewer, keep_household=keep,
+        )  # fmt: skip
+    except (services.IdentityError, MatchCandidate.DoesNotExist) as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    if merge is None:
+        console.print(f"Candidate {candidate}: not the same person; recorded.")
+    else:
+        console.print(
+            f"Merged {merge.merged.registry_id} into {merge.survivor.registry_id} (merge {merge.pk}; "
+            f"undo with `sijill dedupe unmerge {merge.pk}`)."
+        )
+
+
+@dedupe_app.command("unmerge")
+def dedupe_unmerge(
+    merge: Annotated[int, typer.Argument(help="Merge id (printed by `sijill dedupe decide`)")],
+    reason: Annotated[str, typer.Option(help="Why (required; kept in history)")],
+    reviewer: Annotated[str, typer.Option(help="Your name, as recorded in history")],
+) -> None:
+    """Undo a merge: both records, their memberships and identifiers as they were before it."""
+    _django()
+    _migrate()
+    from sijill.identity import services
+    from sijill.identity.models import Merge
+
+    try:
+        services.unmerge(merge, actor_name=reviewer, reason=reason)
+    except (services.IdentityError, Merge.DoesNotExist) as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    console.print(f"Merge {merge} undone; its candidate is back in the queue.")
 
 
 @app.command()

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "sijill.core",
     "sijill.registry",
+    "sijill.identity",
     "sijill.targeting",
     "sijill.programmes",
 ]

@@ -49,7 +49,8 @@ class HistoryEntry(models.Model):
 
     changeset = models.ForeignKey(ChangeSet, on_delete=models.PROTECT, related_name="entries")
     at = models.DateTimeField()
-    entity = models.CharField(max_length=20)  # household | person | membership | identifier
+    # household | person | membership | identifier; candidate | merge (sijill.identity)
+    entity = models.CharField(max_length=20)
     entity_id = models.BigIntegerField()
     household_id = models.BigIntegerField(null=True, blank=True)
     op = models.CharField(max_length=1, choices=OPS)

@@ -61,6 +61,7 @@ from typing import Any, Literal
 
 import polars as pl
 import splink
+import splink.blocking_rule_library as brl
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -73,9 +74,11 @@ StringMethod = Literal["jaro_winkler", "levenshtein", "exact"]
 
 __all__ = [
     "MODEL_FORMAT_VERSION",
+    "ArrayComparison",
     "DateSpec",
     "LinkageModel",
     "LinkageSpec",
+    "NameComparison",
     "StringComparison",
     "cluster",
     "default_spec",
@@ -104,7 +107,38 @@ class StringComparison:
     column: str
     method: StringMethod = "jaro_winkler"
     thresholds: tuple[float, ...] = (0.92, 0.8)
-    term_frequency: bool = False
+    term_frequency: bool = True
+
+
+@dataclass(frozen=True)
+class NameComparison:
+    """One name part compared across two scripts as a single comparison.
+
+    Comparing the Latin key and the Arabic form separately would count the same evidence
+    twice (they are one name), so their agreement is combined. Levels: null (no script
+    present on both sides) / equal in every script present on both sides / equal in one
+    Levels: null (neither script present on both sides) / equal Latin keys (with a
+    term-frequency adjustment when ``term_frequency``) / equal Arabic forms / Jaro-Winkler ≥
+    ``thresholds[0]`` in either script / ≥ ``thresholds[1]`` / else. The Latin key of an
+    Arabic-only record is its romanisation (:func:`sijill.identity.names.name_keys`).
+    """
+
+    latin: str
+    arabic: str
+    output_column_name: str
+    thresholds: tuple[float, ...] = (0.92, 0.8)
+    term_frequency: bool = True
+
+
+@dataclass(frozen=True)
+class ArrayComparison:
+    """Overlap of two list columns (e.g. the given-name keys of the other household members).
+
+    Levels: null / at least ``sizes[0]`` common elements / ... / else.
+    """
+
+    column: str
+    sizes: tuple[int, ...] = (2, 1)
 
 
 @dataclass(frozen=True)
@@ -112,13 +146,22 @@ class DateSpec:
     """Date of birth split into integer parts (month/day may be null).
 
     Levels: null year / exact date / day-month swapped / two of three parts equal
-    (one-part typo) / same year only / year ±1 / else.
+    (one-part typo) / same year, one side known only to the year / same year only /
+    year ±1 / else.
+
+    ``fixed_m``: one m probability per non-null level (in that order), kept fixed during
+    training. Expectation maximisation cannot learn the date's m values from registry data:
+    relatives share names, commune and phone, so every block that does not use the date is
+    full of same-named parents and children, whom EM takes for matches with a "wrong" date.
+    The default values are the error profile of field registrations (docs/identity.md).
+    ``None`` lets EM estimate them (right for data without that family structure, FEBRL).
     """
 
     year: str = "birth_year"
     month: str = "birth_month"
     day: str = "birth_day"
     output_column_name: str = "birth_date"
+    fixed_m: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,13 +173,24 @@ class LinkageSpec:
 
     strings: tuple[StringComparison, ...]
     date: DateSpec | None = DateSpec()
+    names: tuple[NameComparison, ...] = ()
+    arrays: tuple[ArrayComparison, ...] = ()
     blocking_rules: tuple[tuple[str, ...], ...] = ()
+    # Records sharing this column's value (members of one household) form a candidate pair
+    # only when their dates of birth are equal (or both are the same year, known only to the
+    # year): a household declares its members as distinct
+    # people, and relatives often share a name (a son named after his grandfather).
+    group_column: str | None = None
     # EM runs once per rule; together they must leave every comparison un-blocked once.
     training_rules: tuple[tuple[str, ...], ...] = ()
     # High-precision rules used to estimate the prior probability of a match.
     deterministic_rules: tuple[tuple[str, ...], ...] = ()
     deterministic_recall: float = 0.7
     u_max_pairs: float = 5e6
+    # No level is ever impossible for a true match: after training, every m probability is
+    # at least this (taken from the comparison's most likely level), so one typo never
+    # vetoes a pair that everything else says is the same person.
+    m_floor: float = 0.0
     seed: int = 42
     retain_columns: tuple[str, ...] = ()
     unique_id_column: str = "unique_id"
@@ -144,9 +198,20 @@ class LinkageSpec:
     @property
     def compared_columns(self) -> list[str]:
         cols = [s.column for s in self.strings]
+        for n in self.names:
+            cols += [n.latin, n.arabic]
+        cols += [a.column for a in self.arrays]
+        if self.group_column:
+            cols.append(self.group_column)
         if self.date is not None:
             cols += [self.date.year, self.date.month, self.date.day]
         return cols
+
+    @property
+    def term_frequency_columns(self) -> list[str]:
+        return [n.latin for n in self.names if n.term_frequency] + [
+            s.column for s in self.strings if s.term_frequency
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -157,41 +222,73 @@ class LinkageSpec:
         d["strings"] = tuple(
             StringComparison(**{**s, "thresholds": tuple(s["thresholds"])}) for s in d["strings"]
         )
-        d["date"] = DateSpec(**d["date"]) if d.get("date") else None
+        if d.get("date"):
+            fm = d["date"].get("fixed_m")
+            d["date"] = DateSpec(**{**d["date"], "fixed_m": tuple(fm) if fm is not None else None})
+        else:
+            d["date"] = None
+        d["names"] = tuple(
+            NameComparison(**{**n, "thresholds": tuple(n["thresholds"])}) for n in d.get("names", ())
+        )
+        d["arrays"] = tuple(ArrayComparison(**{**a, "sizes": tuple(a["sizes"])}) for a in d.get("arrays", ()))
         for key in ("blocking_rules", "training_rules", "deterministic_rules"):
             d[key] = tuple(tuple(r) for r in d.get(key, ()))
         d["retain_columns"] = tuple(d.get("retain_columns", ()))
         return cls(**d)
 
 
+# m probabilities of the date-of-birth levels for registry data, fixed rather than trained
+# (see DateSpec): exact / day-month swapped / one part wrong / one side year-only / same
+# year / year ±1 / else. They describe how often one person's two registrations disagree
+# on the date: approximate dates are common, a wholly different date is rare.
+REGISTRY_DATE_M = (0.80, 0.03, 0.05, 0.05, 0.03, 0.03, 0.01)
+
+
 def default_spec() -> LinkageSpec:
-    """The registry spec over the canonical person frame."""
+    """The registry spec over the canonical person frame (:mod:`sijill.identity.frame`).
+
+    - Names: given and family name, each one comparison over both scripts.
+    - Sex, commune (with term frequencies: a big city says less than a village), phone.
+    - Co-members: how many given names the two persons' households share, so that a whole
+      household registered twice is recognised member by member.
+    - Date of birth with fixed m probabilities (:data:`REGISTRY_DATE_M`).
+    - Members of one household pair up only when their dates of birth are equal.
+    - Training (:func:`sijill.identity.dedupe.train_model`) uses a random sample of at most
+      300,000 persons: enough for EM, and the blocks stay small.
+    - EM runs on two blocks that leave every comparison trained once: same date of birth
+      (trains names, sex, place, phone, co-members) and same given and family keys.
+    """
     return LinkageSpec(
+        names=(
+            NameComparison("given_key", "given_ar_norm", "given_name"),
+            NameComparison("family_key", "family_ar_norm", "family_name"),
+        ),
         strings=(
-            StringComparison("given_key", "jaro_winkler", (0.92, 0.8), term_frequency=True),
-            StringComparison("family_key", "jaro_winkler", (0.92, 0.8), term_frequency=True),
-            StringComparison("given_ar_norm", "jaro_winkler", (0.92, 0.8)),
-            StringComparison("family_ar_norm", "jaro_winkler", (0.92, 0.8)),
             StringComparison("sex", "exact"),
             StringComparison("commune", "exact", term_frequency=True),
             StringComparison("phone", "exact"),
         ),
-        date=DateSpec(),
+        arrays=(ArrayComparison("co_members", (2, 1)),),
+        date=DateSpec(fixed_m=REGISTRY_DATE_M),
+        group_column="household_id",
+        # Each rule misses some duplicates; together they keep recall (measured in
+        # docs/benchmarks.md) while comparing about 4 pairs per person at 1M persons.
         blocking_rules=(
-            ("family_key", "birth_year"),
-            ("given_key", "family_key"),
-            ("family_key", "commune"),
+            ("given_key", "family_key", "birth_year"),
+            ("family_key", "birth_year", "birth_month"),  # a given name spelled apart
+            ("given_key", "birth_year", "birth_month", "birth_day"),  # a family name spelled apart
+            ("given_key", "family_key", "commune"),  # a wrong year, same place
+            ("given_ar_norm", "family_ar_norm", "birth_year"),  # Latin spelled apart, Arabic alike
+            ("birth_year", "birth_month", "birth_day", "commune"),  # both names spelled apart
             ("phone",),
-            ("given_ar_norm", "family_ar_norm"),
-            ("birth_year", "birth_month", "birth_day", "sex"),
         ),
-        training_rules=(("family_key", "birth_year"), ("given_key", "commune")),
+        training_rules=(("birth_year", "birth_month", "birth_day"), ("given_key", "family_key")),
         deterministic_rules=(
             ("given_key", "family_key", "birth_year", "birth_month", "birth_day"),
             ("phone", "given_key"),
         ),
         deterministic_recall=0.7,
-        retain_columns=(),
+        m_floor=0.005,
     )
 
 
@@ -245,6 +342,30 @@ def _string_comparison(s: StringComparison) -> Any:
     return comp
 
 
+def _name_comparison(n: NameComparison) -> Any:
+    lat, ar = n.latin, n.arabic
+    # The Latin key comes first and alone, so that Splink sees it as the exact-match level
+    # its term-frequency adjustment needs (a rare name weighs more than a common one).
+    exact_lat = cll.ExactMatchLevel(lat, term_frequency_adjustments=n.term_frequency)
+    levels: list[Any] = [
+        cll.And(cll.NullLevel(lat), cll.NullLevel(ar)).configure(is_null_level=True),
+        exact_lat,
+        cll.ExactMatchLevel(ar),
+    ]
+    for t in n.thresholds:
+        levels.append(
+            cll.Or(cll.JaroWinklerLevel(lat, t), cll.JaroWinklerLevel(ar, t)).configure(
+                label_for_charts=f"Jaro-Winkler ≥ {t} in a script"
+            )
+        )
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        output_column_name=n.output_column_name,
+        comparison_description=f"{n.output_column_name}: {lat} (Latin) and {ar} (Arabic) together",
+        comparison_levels=levels,
+    )
+
+
 def _date_comparison(d: DateSpec) -> Any:
     y, m, dd = d.year, d.month, d.day
 
@@ -258,32 +379,56 @@ def _date_comparison(d: DateSpec) -> Any:
         f"OR ({y}_l = {y}_r AND {dd}_l = {dd}_r AND {both(m)}) "
         f"OR ({m}_l = {m}_r AND {dd}_l = {dd}_r)"
     )
+    year_only = f"{y}_l = {y}_r AND ({m}_l IS NULL OR {m}_r IS NULL)"
+    levels: list[Any] = [
+        cll.CustomLevel(exact, "exact date", "duckdb"),
+        cll.CustomLevel(swapped, "day/month swapped", "duckdb"),
+        cll.CustomLevel(two_of_three, "two of year/month/day equal", "duckdb"),
+        cll.CustomLevel(year_only, "same year, one date known only to the year", "duckdb"),
+        cll.CustomLevel(f"{y}_l = {y}_r", "same year only", "duckdb"),
+        cll.CustomLevel(f"abs({y}_l - {y}_r) <= 1", "year ±1", "duckdb"),
+        cll.ElseLevel(),
+    ]
+    if d.fixed_m is not None:
+        if len(d.fixed_m) != len(levels):
+            raise ValueError(f"DateSpec.fixed_m needs {len(levels)} values, got {len(d.fixed_m)}")
+        levels = [
+            lvl.configure(m_probability=mp, fix_m_probability=True)
+            for lvl, mp in zip(levels, d.fixed_m, strict=True)
+        ]
+    null = cll.CustomLevel(f"{y}_l IS NULL OR {y}_r IS NULL", "null", "duckdb").configure(is_null_level=True)
     return cl.CustomComparison(
         output_column_name=d.output_column_name,
         comparison_description="date of birth from (year, month, day) parts",
-        comparison_levels=[
-            cll.CustomLevel(f"{y}_l IS NULL OR {y}_r IS NULL", "null", "duckdb").configure(
-                is_null_level=True
-            ),
-            cll.CustomLevel(exact, "exact date", "duckdb"),
-            cll.CustomLevel(swapped, "day/month swapped", "duckdb"),
-            cll.CustomLevel(two_of_three, "two of year/month/day equal", "duckdb"),
-            cll.CustomLevel(f"{y}_l = {y}_r", "same year only", "duckdb"),
-            cll.CustomLevel(f"abs({y}_l - {y}_r) <= 1", "year ±1", "duckdb"),
-            cll.ElseLevel(),
-        ],
+        comparison_levels=[null, *levels],
     )
 
 
+def _blocking_rule(spec: LinkageSpec, columns: tuple[str, ...]) -> Any:
+    rule = block_on(*columns)
+    g = spec.group_column
+    if not g:
+        return rule
+    other_group = f"(l.{g} IS NULL OR r.{g} IS NULL OR l.{g} <> r.{g})"
+    if spec.date is not None:
+        y, m, d = spec.date.year, spec.date.month, spec.date.day
+        same_date = f"(l.{y} = r.{y} AND l.{m} = r.{m} AND l.{d} = r.{d})"
+        same_year_only = f"(l.{y} = r.{y} AND l.{m} IS NULL AND r.{m} IS NULL)"
+        other_group = f"({other_group} OR {same_date} OR {same_year_only})"
+    return brl.And(rule, brl.CustomRule(other_group, "duckdb"))
+
+
 def _settings(spec: LinkageSpec, link_type: LinkType) -> SettingsCreator:
-    comparisons: list[Any] = [_string_comparison(s) for s in spec.strings]
+    comparisons: list[Any] = [_name_comparison(n) for n in spec.names]
+    comparisons += [_string_comparison(s) for s in spec.strings]
+    comparisons += [cl.ArrayIntersectAtSizes(a.column, list(a.sizes)) for a in spec.arrays]
     if spec.date is not None:
         comparisons.append(_date_comparison(spec.date))
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name=spec.unique_id_column,
         comparisons=comparisons,
-        blocking_rules_to_generate_predictions=[block_on(*r) for r in spec.blocking_rules],
+        blocking_rules_to_generate_predictions=[_blocking_rule(spec, r) for r in spec.blocking_rules],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=list(spec.retain_columns),
@@ -382,15 +527,35 @@ def train(
     ]
     linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], _settings(spec, link_type), log_level=None)
     linker.training.estimate_probability_two_random_records_match(
-        [block_on(*r) for r in spec.deterministic_rules], recall=spec.deterministic_recall
+        [_blocking_rule(spec, r) for r in spec.deterministic_rules], recall=spec.deterministic_recall
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=spec.u_max_pairs, seed=spec.seed)
     for rule in spec.training_rules:
         linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*rule), estimate_without_term_frequencies=True
+            _blocking_rule(spec, rule), estimate_without_term_frequencies=True
         )
     settings = linker.misc.save_model_to_json()
+    if spec.m_floor > 0:
+        _apply_m_floor(settings, spec.m_floor)
     return LinkageModel(settings=settings, spec=spec, backend=backend)
+
+
+def _apply_m_floor(settings: dict[str, Any], floor: float) -> None:
+    for comparison in settings["comparisons"]:
+        levels = [
+            lvl
+            for lvl in comparison["comparison_levels"]
+            if not lvl.get("is_null_level") and lvl.get("m_probability") is not None
+        ]
+        if not levels:
+            continue
+        short = [lvl for lvl in levels if lvl["m_probability"] < floor]
+        if not short:
+            continue
+        top = max(levels, key=lambda lvl: lvl["m_probability"])
+        for lvl in short:
+            top["m_probability"] -= floor - lvl["m_probability"]
+            lvl["m_probability"] = floor
 
 
 def save_model(model: LinkageModel, path: str | Path) -> None:
@@ -489,9 +654,8 @@ def link_new(
     existing, new = _register_pair(db_api, model, existing_df, new_df, ("existing", "new"))
     linker = Linker([existing, new], model.settings_for(link_type), log_level=None)
     # predict_between/within need registered term-frequency tables (over existing ∪ new)
-    for s in model.spec.strings:
-        if s.term_frequency:
-            linker.table_management.compute_tf_table(s.column)
+    for column in model.spec.term_frequency_columns:
+        linker.table_management.compute_tf_table(column)
     between = _pairs_frame(
         linker.inference.predict_between(existing, new, threshold_match_probability=threshold)
     )

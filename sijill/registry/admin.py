@@ -86,5 +86,6 @@ class ImportJobAdmin(ReadOnlyAdmin):
         "loaded",
         "rejected",
         "already_present",
+        "held_for_review",
         "rejects_dir",
     )

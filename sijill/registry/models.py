@@ -146,6 +146,17 @@ class Person(models.Model):
     version = models.PositiveIntegerField(default=1)
     is_deleted = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A duplicate record merged into another (sijill.identity): it is also is_deleted, and its
+    # registry id leads to the survivor (selectors.resolve_person). Followed forward only: no index.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+        db_index=False,
+        help_text="The record this duplicate was merged into",
+    )
     created_changeset = models.ForeignKey(
         "core.ChangeSet", on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -157,6 +168,10 @@ class Person(models.Model):
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | (Q(is_deleted=True) & ~Q(merged_into=models.F("id"))),
+                name="person_merged_is_deleted",
+            ),
             models.CheckConstraint(
                 condition=Q(vital_status="ALIVE", death_date__isnull=True)
                 | Q(vital_status="DECEASED", death_date__isnull=False),
@@ -268,6 +283,10 @@ class ImportJob(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     already_present = models.PositiveIntegerField(default=0)
     persons_loaded = models.PositiveIntegerField(default=0)
+    held_for_review = models.PositiveIntegerField(
+        default=0,
+        help_text="Identifiers already held by another person: loaded without them, sent to identity review",
+    )
     rejects_dir = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
 

@@ -21,6 +21,22 @@ def registry_stats() -> dict[str, int]:
     }
 
 
+def resolve_person(registry_id: str) -> Person:
+    """The person a registry id stands for today: a merged record leads to its survivor.
+
+    Follows ``merged_into`` (a survivor may itself have been merged later). Raises
+    ``Person.DoesNotExist`` for an unknown id.
+    """
+    person = Person.objects.get(registry_id=registry_id)
+    seen = {person.pk}
+    while person.merged_into_id is not None:
+        person = Person.objects.get(pk=person.merged_into_id)
+        if person.pk in seen:  # cannot happen through the services; never loop on bad data
+            raise RuntimeError(f"merge cycle at person {person.registry_id}")
+        seen.add(person.pk)
+    return person
+
+
 def state_as_of(entity: str, obj: Model, created_at: dt.datetime, at: dt.datetime) -> dict[str, Any] | None:
     """The record's state at ``at``: None before it existed.
 

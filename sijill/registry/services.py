@@ -71,6 +71,9 @@ def _errors_dict(errors: pl.DataFrame) -> dict[str, str]:
     return out
 
 
+ON_ID_CONFLICT = ("refuse", "review")
+
+
 @transaction.atomic
 def register_household(
     household: dict[str, Any],
@@ -79,12 +82,22 @@ def register_household(
     actor: Any = None,
     channel: str = "CENTRE",
     reason: str = "registration",
+    on_id_conflict: str = "refuse",
 ) -> Household:
     """Register one household with its members, with exactly the bulk import's rules.
 
     ``household`` and ``members`` use the column names of docs/import-format.md; refs are
     optional (generated when missing).
+
+    A member's identifier already held by another person of the registry: by default
+    (``on_id_conflict="refuse"``) nothing is saved and the error names the holder and their
+    household, so the agent can check the card with the person in front of them. With
+    ``"review"`` (the agent has checked the card) the household is registered, the member
+    without that identifier, which stays with its holder, and the two records go to
+    identity review as an ``ID_CONFLICT`` (see docs/identity.md).
     """
+    if on_id_conflict not in ON_ID_CONFLICT:
+        raise ValueError(f"on_id_conflict must be one of {', '.join(ON_ID_CONFLICT)}")
     profile = _profile()
     ensure_geography(profile)
     href = household.get("household_ref") or f"{channel.lower()}-{timezone.now():%Y%m%d%H%M%S%f}"
@@ -99,11 +112,19 @@ def register_household(
     result = validate.validate(_frame([hrow]), _frame(prows), profile, existing=existing)
     if result.errors.height:
         raise RegistryValidationError(_errors_dict(result.errors))
+    if result.held.height and on_id_conflict == "refuse":
+        raise RegistryValidationError(
+            {
+                f"person {r['_row']}.{r['column']}": f"{r['reason']}: nothing was saved; check the card, and "
+                "if this person holds it, register with the identifier sent to review"
+                for r in result.held.iter_rows(named=True)
+            }
+        )
     name = actor.get_username() if actor is not None else "system"
     _, _, cs_id = load.load_chunk(
         result.households, result.persons, profile, load.area_frame(profile.code),
         actor_name=name, actor_id=getattr(actor, "pk", None), channel=channel, reason=reason,
-        source="register_household",
+        source="register_household", held=result.held,
     )  # fmt: skip
     hh = Household.objects.get(created_changeset_id=cs_id)
     _changed(hh, name, reason)
@@ -304,10 +325,35 @@ def join_household(
     person_id: int, household_id: int, *, expected_version: int, relationship: str, start_date: dt.date,
     actor: Any = None, channel: str, reason: str,
 ) -> Membership:  # fmt: skip
-    """Add an existing person to a household. The database refuses a second active household."""
+    """Add an existing person to a household.
+
+    A person is active in one household at a time: joining while still an active member of
+    another is refused with the household's registry id (end that membership first, for a
+    move). The database enforces the same rule (one_active_household_per_person).
+    """
     hh = _lock(household_id, expected_version)
     if relationship not in validate.enums.RELATIONSHIP or relationship == "HEAD":
         raise RegistryValidationError({"relationship": "must be a relationship other than HEAD"})
+    person = Person.objects.select_for_update().get(pk=person_id)
+    if person.merged_into is not None:
+        survivor = person.merged_into.registry_id
+        raise RegistryValidationError(
+            {"person": f"{person.registry_id} was merged into {survivor}: use that record"}
+        )
+    if person.is_deleted:
+        raise RegistryValidationError({"person": f"{person.registry_id} has been deleted"})
+    active = Membership.live.filter(person=person, end_date__isnull=True).select_related("household").first()
+    if active is not None:
+        where = (
+            "this household" if active.household_id == hh.pk else f"household {active.household.registry_id}"
+        )
+        raise RegistryValidationError(
+            {
+                "person": f"{person.registry_id} is already an active member of {where}; a person is active in "
+                "one household at a time: end that membership first (a move), or send the records to identity "
+                "review if they are duplicates"
+            }
+        )
     cs = open_changeset(actor=actor, channel=channel, reason=reason)
     m = Membership.objects.create(
         person_id=person_id,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from django.utils import timezone
 from sijill.core import arrowdb
 from sijill.core.bulk import query_frame
 from sijill.core.history import open_changeset
+from sijill.core.timing import Laps
 from sijill.programmes.models import Decision, Programme
 from sijill.targeting import compute, decisions, population, simulation
 from sijill.targeting.models import Assessment, ScoringRun
@@ -181,14 +181,8 @@ def score(
         kind=ScoringRun.KIND_BATCH, country=country, as_of=as_of, model_version=rules.pmt_model.version,
         parameters_version=rules.parameters_version, changeset=cs, started_at=cs.at,
     )  # fmt: skip
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
+    lap = Laps()
+    timings = lap.timings
 
     try:
         say("read")

@@ -163,6 +163,8 @@ def canonical_frame(febrl: pl.DataFrame) -> pl.DataFrame:
         pl.lit(None, pl.Utf8).alias("sex"),
         pl.col("suburb").alias("commune"),
         pl.col("soc_sec_id").alias("phone"),
+        pl.col("unique_id").alias("household_id"),
+        pl.lit(None, pl.List(pl.Utf8)).alias("co_members"),
     )
 
 
@@ -176,7 +178,7 @@ def test_default_spec_on_canonical_frame(tmp_path: Path) -> None:
     model = linkage.load_model(path)
     assert model.spec == linkage.default_spec()
     pairs = linkage.predict(df, model, threshold=0.5)
-    assert "gamma_birth_date" in pairs.columns and "gamma_given_ar_norm" in pairs.columns
+    assert "gamma_birth_date" in pairs.columns and "gamma_given_name" in pairs.columns
     clusters = linkage.cluster(pairs, THRESHOLD, ids=df["unique_id"])
     p, r, f1 = prf(cluster_pairs(clusters), truth_pairs(df["unique_id"].to_list()))
     print(f"\nFEBRL3 (canonical default spec) precision={p:.4f} recall={r:.4f} f1={f1:.4f}")

@@ -165,8 +165,10 @@ def test_one_active_household_per_person_is_enforced_by_the_database(family):
             start_date=dt.date(2025, 2, 1),
             created_changeset=m.created_changeset,
         )
-    # Through the service, the same move fails until the first membership has ended.
-    with pytest.raises(IntegrityError):
+    # Through the service, the same move is refused, naming the household, until the first membership has ended.
+    with pytest.raises(
+        services.RegistryValidationError, match=f"active member of household {h1.registry_id}"
+    ):
         services.join_household(
             son.pk,
             h2.pk,

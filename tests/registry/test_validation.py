@@ -159,19 +159,22 @@ def test_duplicate_refs_and_identifiers_in_the_file(tmp_path, family):
 
 
 def test_identifier_already_in_the_registry_is_a_conflict_not_an_overwrite(tmp_path, family):
+    """The household loads, its member without the identifier, which stays with its holder;
+    the pair goes to identity review (tests/identity/test_intake_conflicts.py)."""
     hh, pp = copy.deepcopy(family)
     _run(tmp_path / "a", hh, pp)
     owner = Person.objects.get(external_ref="P1")
     new_h = [dict(hh[1], household_ref="H9")]
     new_p = [dict(pp[4], person_ref="P9", household_ref="H9", id_type="CNIE", id_value="bk 123456")]
     s = _run(tmp_path / "b", new_h, new_p)
-    assert s.rejected == 1
-    errors = pl.read_csv(tmp_path / "b" / "rejects" / "errors.csv", infer_schema=False)
-    assert (
-        f"CNIE BK123456 already belongs to person {owner.registry_id} in the registry"
-        in errors["reason"].to_list()
+    assert (s.loaded, s.rejected, s.held_for_review) == (1, 0, 1)
+    held = pl.read_csv(tmp_path / "b" / "rejects" / "held_for_review.csv", infer_schema=False)
+    assert held["reason"][0].startswith(
+        f"CNIE BK123456 is already held by person {owner.registry_id} in household"
     )
+    assert not (tmp_path / "b" / "rejects" / "errors.csv").exists()
     assert Person.objects.get(external_ref="P1").identifiers.get().value == "BK123456"
+    assert not Person.objects.get(external_ref="P9").identifiers.exists()
 
 
 def test_wrong_idcs_check_digit(tmp_path, family):

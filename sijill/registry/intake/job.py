@@ -49,6 +49,8 @@ class ImportSummary:
     files: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds spent reading, validating, loading
     mode: str = "incremental"
+    # Identifiers already held by another registry person: loaded without them, sent to identity review.
+    held_for_review: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -161,6 +163,25 @@ def write_rejects(result: validate.Validated, directory: Path, names: tuple[str,
     ).write_csv(directory / "errors.csv")
 
 
+def write_held(held: pl.DataFrame, directory: Path, persons_file: str) -> Path:
+    """``held_for_review.csv``: the identifiers not loaded because someone else holds them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "held_for_review.csv"
+    held.sort("_row", "column").select(
+        pl.lit(persons_file).alias("file"),
+        pl.col("_row").alias("row"),
+        "household_ref",
+        "person_ref",
+        "column",
+        "id_type",
+        "value",
+        "owner_registry_id",
+        "owner_household_registry_id",
+        "reason",
+    ).write_csv(path)
+    return path
+
+
 def run_import(
     paths: list[Path],
     *,
@@ -249,6 +270,7 @@ def _run(
         )
     t_validate = time.perf_counter()
     found = validate.global_checks(hh, pp, profile, existing)
+    held = validate.held_identifiers(pp, profile, existing)
     t_validate = time.perf_counter() - t_validate
     # Chunks of whole households: rows sharing a household_ref go to the chunk of its first row.
     hh = (
@@ -269,6 +291,7 @@ def _run(
         mode == "auto" and hh.height >= BULK_MIN and hh.height >= _household_count()
     )
     rejected_parts: list[validate.Validated] = []
+    held_parts: list[pl.DataFrame] = []
     orphans = pp.filter(pl.col("_chunk").is_null())
     if orphans.height:
         rejected_parts.append(
@@ -296,15 +319,18 @@ def _run(
         for i in range(n_chunks):
             hc = hh.filter(pl.col("_chunk") == i).drop("_chunk")
             pc = pp.filter(pl.col("_chunk") == i).drop("_chunk")
-            result = validate.validate_chunk(hc, pc, profile, today=today, found=found)
+            result = validate.validate_chunk(hc, pc, profile, today=today, found=found, held=held)
             if result.errors.height:
                 rejected_parts.append(result)
                 counts["rejected"] += result.rejected_households.height
                 progress.advance(result.rejected_households.height)
             if result.households.height:
+                if result.held.height:
+                    held_parts.append(result.held)
                 yield load.build_chunk(
                     result.households, result.persons, profile, areas,
                     actor_name=actor_name, actor_id=actor_id, channel=channel, reason="bulk import", source=source,
+                    held=result.held,
                 )  # fmt: skip
 
     finish: dict[str, float] = {}
@@ -337,8 +363,17 @@ def _run(
             merged, out_dir, (f"{hh_table.path.stem}.rejected.csv", f"{pp_table.path.stem}.rejected.csv")
         )
         progress.message(f"{rejected:,} households rejected; see {out_dir}")
+    held_for_review = sum(h.height for h in held_parts)
+    if held_for_review:
+        out_dir = out_dir or rejects_dir or (settings.VAR_DIR / "rejects" / f"job-{job.pk}")
+        path = write_held(pl.concat(held_parts), out_dir, pp_table.path.name)
+        progress.message(
+            f"{held_for_review:,} identifiers already held by another person: loaded without them and "
+            f"sent to identity review; see {path}"
+        )
     finished = timezone.now()
     job.read, job.rejected, job.already_present = read, rejected, already
+    job.held_for_review = held_for_review
     job.loaded, job.persons_loaded = loaded, persons_loaded
     job.status, job.finished_at = "done", finished
     job.rejects_dir = str(out_dir or "")
@@ -365,4 +400,5 @@ def _run(
             **{k.removesuffix("_seconds"): round(v, 3) for k, v in finish.items()},
         },
         mode="bulk" if bulk_mode else "incremental",
+        held_for_review=held_for_review,
     )

@@ -1,8 +1,9 @@
 """Writing validated households to the registry, one chunk per transaction.
 
 :func:`build_chunk` turns validated rows into the four registry tables with *local*
-keys (0..n-1). A writer then gives them real keys and registry ids inside the chunk's
-transaction, so that concurrent writers never collide:
+keys (0..n-1), plus the identity review candidates for identifiers held by someone else
+(:mod:`sijill.identity.intake`). A writer then gives them real keys and registry ids
+inside the chunk's transaction, so that concurrent writers never collide:
 
 - :func:`write_chunk` writes on Django's connection (PostgreSQL ``COPY``, or SQLite for
   small writes such as one registration);
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from sijill.core import bulk, ids
 from sijill.countries import CountryProfile
+from sijill.identity import intake as identity_intake
 from sijill.registry.intake.idpool import IdPool
 from sijill.registry.intake.validate import ID_PAIRS
 
@@ -50,6 +52,10 @@ class Chunk:
     memberships: pl.DataFrame  # person_id, household_id local
     identifiers: pl.DataFrame  # person_id local
     changeset: dict[str, Any]
+    # Identifiers held by someone else: person_id local, other_person_id, details (identity.intake).
+    conflicts: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=identity_intake.CONFLICT_SCHEMA)
+    )
 
     @property
     def sizes(self) -> tuple[int, int]:
@@ -74,7 +80,10 @@ def build_chunk(
     reason: str,
     source: str,
     actor_id: int | None = None,
+    held: pl.DataFrame | None = None,
 ) -> Chunk:
+    """``held``: identifiers of these persons held by someone else (``Validated.held``), already
+    removed from ``persons``; each (person, holder) pair becomes a review candidate."""
     now = timezone.now().astimezone(dt.UTC).replace(tzinfo=None)
     stamp = [
         pl.lit(now, pl.Datetime("us")).alias("created_at"),
@@ -147,7 +156,8 @@ def build_chunk(
         "at": now.strftime("%Y-%m-%d %H:%M:%S.%f"), "actor_id": actor_id, "actor_name": actor_name,
         "channel": channel, "reason": reason, "source": source,
     }  # fmt: skip
-    return Chunk(person_rows, household_rows, memberships, identifiers, changeset)
+    conflicts = identity_intake.conflicts(held, p.select("person_ref", "id"), source)
+    return Chunk(person_rows, household_rows, memberships, identifiers, changeset, conflicts)
 
 
 def _taken(s: bulk.BulkSession, table: str) -> Callable[[Iterable[str]], set[str]]:
@@ -201,11 +211,15 @@ def finalise(
     )
     memberships = chunk.memberships.with_columns(pid("person_id"), hid("household_id"), cs)
     identifiers = chunk.identifiers.with_columns(pid("person_id"), cs)
+    candidates = identity_intake.candidate_rows(
+        chunk.conflicts.with_columns(pid("person_id")), cs_id, chunk.changeset["at"]
+    )
     return [
         ("registry_person", persons),
         ("registry_household", households),
         ("registry_membership", memberships),
         ("registry_externalidentifier", identifiers),
+        (identity_intake.CANDIDATE_TABLE, candidates),
     ]
 
 
@@ -229,11 +243,12 @@ def load_chunk(
     reason: str,
     source: str,
     actor_id: int | None = None,
+    held: pl.DataFrame | None = None,
 ) -> tuple[int, int, int]:
     """Build and write one chunk on Django's connection. Returns (households, persons, change set id)."""
     chunk = build_chunk(
         households, persons, profile, areas,
-        actor_name=actor_name, channel=channel, reason=reason, source=source, actor_id=actor_id,
+        actor_name=actor_name, channel=channel, reason=reason, source=source, actor_id=actor_id, held=held,
     )  # fmt: skip
     cs_id = write_chunk(chunk)
     return chunk.households.height, chunk.persons.height, cs_id

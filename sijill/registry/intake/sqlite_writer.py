@@ -40,10 +40,11 @@ import polars as pl
 
 from sijill.core import ids
 from sijill.core.bulk import BulkSession, prepare_frame
+from sijill.identity.intake import CANDIDATE_TABLE
 from sijill.registry.intake.idpool import IdPool, draw_ids
 from sijill.registry.intake.load import REGISTRY_TABLES, Chunk, finalise
 
-TABLES = ("persons", "households", "memberships", "identifiers")
+TABLES = ("persons", "households", "memberships", "identifiers", "conflicts")
 
 
 class AdbcSqliteSession(BulkSession):
@@ -178,7 +179,7 @@ class Writer:
         self.s.execute("PRAGMA foreign_keys=OFF")
         self.rollback_journal = self._rollback_journal()
         self.s.execute("BEGIN IMMEDIATE")
-        self.refs = references(self.s, REGISTRY_TABLES)
+        self.refs = references(self.s, (*REGISTRY_TABLES, CANDIDATE_TABLE))
         marks = ", ".join("%s" for _ in REGISTRY_TABLES)
         df = self.s.query(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",

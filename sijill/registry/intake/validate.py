@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -59,7 +59,28 @@ class Existing:
     """What the registry already holds, for checks against it (all optional)."""
 
     person_refs: Callable[[pl.Series], pl.DataFrame] | None = None  # -> person_ref, household_ref
-    identifiers: Callable[[pl.DataFrame], pl.DataFrame] | None = None  # (id_type, value) -> + owner
+    # (id_type, value) -> + owner_person_id, owner_registry_id, owner_household_registry_id
+    identifiers: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+
+
+# Identifiers of accepted persons already held by someone else in the registry: the person
+# loads without them and the pair goes to identity review (see docs/identity.md).
+HELD_SCHEMA = {
+    "_row": pl.Int64,
+    "household_ref": pl.Utf8,
+    "person_ref": pl.Utf8,
+    "column": pl.Utf8,
+    "id_type": pl.Utf8,
+    "value": pl.Utf8,
+    "owner_person_id": pl.Int64,
+    "owner_registry_id": pl.Utf8,
+    "owner_household_registry_id": pl.Utf8,
+    "reason": pl.Utf8,
+}
+
+
+def _empty_held() -> pl.DataFrame:
+    return pl.DataFrame(schema=HELD_SCHEMA)
 
 
 @dataclass
@@ -69,6 +90,8 @@ class Validated:
     errors: pl.DataFrame
     rejected_households: pl.DataFrame  # raw rows, with _errors
     rejected_persons: pl.DataFrame
+    # Identifiers of accepted persons held by someone else: not loaded, sent to review (HELD_SCHEMA).
+    held: pl.DataFrame = field(default_factory=_empty_held)
 
 
 def _empty_errors() -> pl.DataFrame:
@@ -609,8 +632,9 @@ def _id_errors(rows: pl.DataFrame, tail: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
-    ids = pl.concat(
+def _id_rows(pp: pl.DataFrame) -> pl.DataFrame:
+    """One row per identifier given: _row, household_ref, person_ref, id_type, value, column."""
+    return pl.concat(
         [
             pp.select(
                 "_row",
@@ -623,6 +647,15 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
             for t, v in ID_PAIRS
         ]
     ).filter(pl.col("id_type").is_not_null() & pl.col("value").is_not_null())
+
+
+def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
+    """Identifiers given twice in the file, and person refs already in the registry.
+
+    An identifier already held by someone in the registry is not an error: see
+    :func:`held_identifiers`.
+    """
+    ids = _id_rows(pp)
     parts = []
     dup = ids.filter(pl.len().over("id_type", "value") > 1).with_columns(
         pl.col("_row").cast(pl.Utf8).implode().over("id_type", "value").list.join(", ").alias("_rows")
@@ -636,18 +669,6 @@ def _identifier_checks(pp: pl.DataFrame, existing: Existing) -> pl.DataFrame:
                 + pl.lit(")"),
             )
         )
-    if existing.identifiers is not None and ids.height:
-        owners = existing.identifiers(ids.select("id_type", "value").unique())
-        if owners.height:
-            hit = ids.join(owners, on=["id_type", "value"], how="inner")
-            parts.append(
-                _id_errors(
-                    hit,
-                    pl.lit(" already belongs to person ")
-                    + pl.col("owner_registry_id")
-                    + pl.lit(" in the registry"),
-                )
-            )
     if existing.person_refs is not None and pp.height:
         known = existing.person_refs(pp["person_ref"].drop_nulls())
         if known.height:
@@ -674,9 +695,9 @@ def global_checks(
     """Rules that look across the whole file or into the registry.
 
     References required, not too long and not repeated; persons whose household is not in
-    the file; identifiers given twice, or already owned by someone in the registry. Only a
-    few narrow columns are touched, so this runs once over the whole file, and every other
-    rule then runs chunk by chunk.
+    the file; identifiers given twice in the file. Only a few narrow columns are touched, so
+    this runs once over the whole file, and every other rule then runs chunk by chunk.
+    Identifiers already held in the registry are found by :func:`held_identifiers`.
     """
     hh = _ensure(
         households.select([c for c in ("_row", "household_ref") if c in households.columns]),
@@ -695,12 +716,54 @@ def global_checks(
         "household_ref",
         "no household with this household_ref in the households table",
     )
-    ids = (
+    return pl.concat([eh.frame(), ep.frame(), _identifier_checks(_id_frame(pp, profile), existing)])
+
+
+def _id_frame(persons: pl.DataFrame, profile: CountryProfile) -> pl.DataFrame:
+    cols = ["_row", "person_ref", "household_ref", "id_type", "id_value", "id2_type", "id2_value"]
+    pp = _ensure(persons.select([c for c in cols if c in persons.columns]), cols)
+    return (
         normalise_ids(pp, profile)
         .drop("id_value", "id2_value")
         .rename({"_id_value": "id_value", "_id2_value": "id2_value"})
     )
-    return pl.concat([eh.frame(), ep.frame(), _identifier_checks(ids, existing)])
+
+
+def held_identifiers(persons: pl.DataFrame, profile: CountryProfile, existing: Existing) -> pl.DataFrame:
+    """Identifiers of the file already held by a person of the registry (:data:`HELD_SCHEMA`).
+
+    Such a row is not rejected: the person loads without that identifier, which stays with
+    its holder, and the two records go to identity review with the reason. One lookup over
+    the whole file, like :func:`global_checks`.
+    """
+    if existing.identifiers is None or persons.height == 0:
+        return _empty_held()
+    ids = _id_rows(_id_frame(persons, profile))
+    if ids.height == 0:
+        return _empty_held()
+    owners = existing.identifiers(ids.select("id_type", "value").unique())
+    if owners.height == 0:
+        return _empty_held()
+    where = (
+        pl.when(pl.col("owner_household_registry_id").is_null())
+        .then(pl.lit(", who is not an active member of any household"))
+        .otherwise(pl.lit(" in household ") + pl.col("owner_household_registry_id"))
+    )
+    reason = (
+        pl.col("id_type")
+        + pl.lit(" ")
+        + pl.col("value")
+        + pl.lit(" is already held by person ")
+        + pl.col("owner_registry_id")
+        + where
+    )
+    return (
+        ids.join(owners, on=["id_type", "value"], how="inner")
+        .with_columns(reason.alias("reason"))
+        .select(list(HELD_SCHEMA))
+        .cast(HELD_SCHEMA)  # type: ignore[arg-type]
+        .sort("_row", "column")
+    )
 
 
 def validate(
@@ -713,8 +776,10 @@ def validate(
 ) -> Validated:
     """Validate both tables. A household is accepted only if it and all its members are valid."""
     check_headers(households, persons, profile)
-    found = global_checks(households, persons, profile, existing or Existing())
-    return validate_chunk(households, persons, profile, today=today, found=found)
+    existing = existing or Existing()
+    found = global_checks(households, persons, profile, existing)
+    held = held_identifiers(persons, profile, existing)
+    return validate_chunk(households, persons, profile, today=today, found=found, held=held)
 
 
 def validate_chunk(
@@ -724,10 +789,13 @@ def validate_chunk(
     *,
     found: pl.DataFrame,
     today: dt.date | None = None,
+    held: pl.DataFrame | None = None,
 ) -> Validated:
     """Validate whole households (all their members are in ``persons``).
 
-    ``found`` holds the errors of :func:`global_checks` for these rows (or more).
+    ``found`` holds the errors of :func:`global_checks` for these rows (or more), ``held``
+    the identifiers of :func:`held_identifiers` (or more): accepted persons are returned
+    without them, and ``Validated.held`` lists those of accepted persons.
     """
     today = today or dt.date.today()
     hh, herr = validate_households(households, profile, today)
@@ -742,6 +810,15 @@ def validate_chunk(
     bad_list = bad_refs["household_ref"].implode()
     ok_h = hh.filter(pl.col("household_ref").is_not_null() & ~pl.col("household_ref").is_in(bad_list))
     ok_p = pp.filter(pl.col("household_ref").is_in(ok_h["household_ref"].implode()))
+    kept = _empty_held()
+    if held is not None and held.height and ok_p.height:
+        kept = held.join(ok_p.select("_row", "person_ref"), on=["_row", "person_ref"], how="semi")
+        for tcol, vcol in ID_PAIRS:
+            rows = kept.filter(pl.col("column") == vcol)["_row"].implode()
+            ok_p = ok_p.with_columns(
+                pl.when(pl.col("_row").is_in(rows)).then(None).otherwise(pl.col(c)).alias(c)
+                for c in (tcol, vcol)
+            )
     # Rows rejected only because of another row of their household say so.
     own_h = errors.filter(pl.col("table") == "households").select("row").unique()
     own_p = errors.filter(pl.col("table") == "persons").select("row").unique()
@@ -802,5 +879,10 @@ def validate_chunk(
         how="inner",
     )
     return Validated(
-        households=ok_h, persons=ok_p, errors=errors, rejected_households=rej_h, rejected_persons=rej_p
+        households=ok_h,
+        persons=ok_p,
+        errors=errors,
+        rejected_households=rej_h,
+        rejected_persons=rej_p,
+        held=kept,
     )
