@@ -202,9 +202,16 @@ def import_(
     t.add_row("loaded", f"{summary.loaded:,}", f"{summary.persons_loaded:,}")
     t.add_row("rejected", f"{summary.rejected:,}", f"{summary.persons_rejected:,}")
     t.add_row("already present", f"{summary.already_present:,}", "")
+    if summary.held_for_review:
+        t.add_row("identifiers held for review", "", f"{summary.held_for_review:,}")
     Console().print(t)
     if summary.rejects_dir:
         console.print(f"Rejected rows and reasons: {summary.rejects_dir}")
+    if summary.held_for_review:
+        console.print(
+            f"{summary.held_for_review:,} identifiers already held by someone else were not loaded; "
+            "each person concerned is in the review queue (`sijill dedupe queue --kind ID_CONFLICT`)."
+        )
     console.print(f"{summary.seconds:.1f} s")
 
 

@@ -7,7 +7,8 @@ matching columns:
 - ``given_key``, ``family_key``, ``given_ar_norm``, ``family_ar_norm`` and the other name
   keys of :func:`sijill.identity.names.name_keys`;
 - ``birth_year``, ``birth_month``, ``birth_day``: month and day are null for a date known
-  only to the year (precision ``Y``, or an import value like ``1975``);
+  only to the year (precision ``Y``, or an import value like ``1975``); ``birth_date_key``,
+  the full date as text (null when only the year is known), for term frequencies;
 - ``sex``, ``commune`` (the household's area), ``phone`` (the person's own; empty → null);
 - ``household_id`` and ``co_members``: the sorted given-name keys of the other members of
   the person's household, so a household registered twice is recognised member by member.
@@ -33,6 +34,7 @@ def _date_parts(frame: pl.DataFrame) -> list[pl.Expr]:
     if "birth_date_precision" in frame.columns:
         year_only = year_only | (pl.col("birth_date_precision") == "Y")
     return [
+        pl.when(~year_only & (bd.str.len_chars() >= 10)).then(bd.str.slice(0, 10)).alias("birth_date_key"),
         bd.str.slice(0, 4).cast(pl.Int32, strict=False).alias("birth_year"),
         pl.when(~year_only).then(bd.str.slice(5, 2).cast(pl.Int32, strict=False)).alias("birth_month"),
         pl.when(~year_only).then(bd.str.slice(8, 2).cast(pl.Int32, strict=False)).alias("birth_day"),
@@ -78,6 +80,7 @@ def canonical(raw: pl.DataFrame, country: str) -> pl.DataFrame:
         "family_ar_norm",
         "given_lat_norm",
         "family_lat_norm",
+        "birth_date_key",
         "birth_year",
         "birth_month",
         "birth_day",

@@ -162,6 +162,11 @@ class DateSpec:
     day: str = "birth_day"
     output_column_name: str = "birth_date"
     fixed_m: tuple[float, ...] | None = None
+    # A text column holding the full date (null when only the year is known). When set, the
+    # exact level compares it with a term-frequency adjustment: two records born on a date
+    # many people share (1 January, given for an approximate date) weigh less than two born
+    # on a rare one.
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,8 @@ class LinkageSpec:
     @property
     def compared_columns(self) -> list[str]:
         cols = [s.column for s in self.strings]
+        if self.date is not None and self.date.key:
+            cols.append(self.date.key)
         for n in self.names:
             cols += [n.latin, n.arabic]
         cols += [a.column for a in self.arrays]
@@ -209,9 +216,12 @@ class LinkageSpec:
 
     @property
     def term_frequency_columns(self) -> list[str]:
-        return [n.latin for n in self.names if n.term_frequency] + [
-            s.column for s in self.strings if s.term_frequency
-        ]
+        date_key = [self.date.key] if self.date is not None and self.date.key else []
+        return (
+            [n.latin for n in self.names if n.term_frequency]
+            + [s.column for s in self.strings if s.term_frequency]
+            + date_key
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -251,7 +261,9 @@ def default_spec() -> LinkageSpec:
     - Sex, commune (with term frequencies: a big city says less than a village), phone.
     - Co-members: how many given names the two persons' households share, so that a whole
       household registered twice is recognised member by member.
-    - Date of birth with fixed m probabilities (:data:`REGISTRY_DATE_M`).
+    - Date of birth with fixed m probabilities (:data:`REGISTRY_DATE_M`), and a
+      term-frequency adjustment on the exact date (1 January is given for many approximate
+      dates).
     - Members of one household pair up only when their dates of birth are equal.
     - Training (:func:`sijill.identity.dedupe.train_model`) uses a random sample of at most
       300,000 persons: enough for EM, and the blocks stay small.
@@ -269,7 +281,7 @@ def default_spec() -> LinkageSpec:
             StringComparison("phone", "exact"),
         ),
         arrays=(ArrayComparison("co_members", (2, 1)),),
-        date=DateSpec(fixed_m=REGISTRY_DATE_M),
+        date=DateSpec(fixed_m=REGISTRY_DATE_M, key="birth_date_key"),
         group_column="household_id",
         # Each rule misses some duplicates; together they keep recall (measured in
         # docs/benchmarks.md) while comparing about 4 pairs per person at 1M persons.
@@ -380,8 +392,13 @@ def _date_comparison(d: DateSpec) -> Any:
         f"OR ({m}_l = {m}_r AND {dd}_l = {dd}_r)"
     )
     year_only = f"{y}_l = {y}_r AND ({m}_l IS NULL OR {m}_r IS NULL)"
+    exact_level = (
+        cll.ExactMatchLevel(d.key, term_frequency_adjustments=True)
+        if d.key
+        else cll.CustomLevel(exact, "exact date", "duckdb")
+    )
     levels: list[Any] = [
-        cll.CustomLevel(exact, "exact date", "duckdb"),
+        exact_level,
         cll.CustomLevel(swapped, "day/month swapped", "duckdb"),
         cll.CustomLevel(two_of_three, "two of year/month/day equal", "duckdb"),
         cll.CustomLevel(year_only, "same year, one date known only to the year", "duckdb"),

@@ -160,6 +160,9 @@ def canonical_frame(febrl: pl.DataFrame) -> pl.DataFrame:
         "birth_year",
         "birth_month",
         "birth_day",
+        pl.when(pl.col("birth_day").is_not_null())
+        .then(pl.format("{}-{}-{}", "birth_year", "birth_month", "birth_day"))
+        .alias("birth_date_key"),
         pl.lit(None, pl.Utf8).alias("sex"),
         pl.col("suburb").alias("commune"),
         pl.col("soc_sec_id").alias("phone"),
