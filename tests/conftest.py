@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,16 +17,39 @@ def _backend() -> str:
     return "postgresql" if os.environ.get("SIJILL_DATABASE_URL", "").startswith("postgres") else "sqlite"
 
 
+def _java_available() -> bool:
+    """Whether PySpark can start a JVM: it runs ``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        return os.access(os.path.join(home, "bin", "java"), os.X_OK)
+    return shutil.which("java") is not None
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Tests marked ``backend(name)`` exercise one database's own code path (its catalogue, its
     bulk writer). ``./dev test`` runs the suite once per database, and CI requires both passes,
     so each such test runs exactly once there: in the other pass it is deselected, not skipped.
+
+    Tests marked ``requires_java`` (Spark in local mode) are deselected when there is no Java
+    runtime; in CI (``CI=true``), where ``.ci/run`` installs one, its absence is an error.
     """
     here = _backend()
+    java = _java_available()
+    if (
+        not java
+        and os.environ.get("CI") == "true"
+        and any(i.get_closest_marker("requires_java") for i in items)
+    ):
+        raise pytest.UsageError(
+            "CI=true but no Java runtime: the Spark tests (requires_java) need one. "
+            "Install default-jre-headless (see .ci/run) or set JAVA_HOME."
+        )
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("backend")
-        (drop if marker is not None and marker.args[0] != here else keep).append(item)
+        other_db = marker is not None and marker.args[0] != here
+        no_java = not java and item.get_closest_marker("requires_java") is not None
+        (drop if other_db or no_java else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
