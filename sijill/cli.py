@@ -30,9 +30,16 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
+DEMO_PASSWORD = "sijill-demo-2026"
 DEMO_USERS = [
-    # username, password, is_superuser, description
-    ("admin", "sijill-admin-2026", True, "Administrator (Django admin)"),
+    # username, password, role, area ("national" or "province": the province with the most households)
+    ("admin", "sijill-admin-2026", "ADMIN", "national"),
+    ("demo-enumerator", DEMO_PASSWORD, "ENUMERATOR", "province"),
+    ("demo-social-worker", DEMO_PASSWORD, "SOCIAL_WORKER", "province"),
+    ("demo-programme-officer", DEMO_PASSWORD, "PROGRAMME_OFFICER", "national"),
+    ("demo-dedup-reviewer", DEMO_PASSWORD, "DEDUP_REVIEWER", "national"),
+    ("demo-policy-analyst", DEMO_PASSWORD, "POLICY_ANALYST", "national"),
+    ("demo-auditor", DEMO_PASSWORD, "AUDITOR", "national"),
 ]
 
 
@@ -754,28 +761,84 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")]
             print(f"{k}: {v:,}")
 
 
-def _ensure_demo_users() -> list[tuple[str, str, str]]:
+def _demo_province() -> str:
+    """The second-level area (province, cercle) with the most households, else the first one."""
+    from django.db.models import Count
+
+    from sijill.registry.models import AdminArea, Household
+
+    counts: dict[str, int] = {}
+    for row in Household.live.values("area_path").annotate(n=Count("id")).order_by():
+        parts = row["area_path"].split("/")
+        if len(parts) >= 2:
+            counts[parts[1]] = counts.get(parts[1], 0) + row["n"]
+    if counts:
+        return max(sorted(counts), key=lambda c: counts[c])
+    from django.conf import settings
+
+    from sijill.countries import get_profile
+
+    level = get_profile(settings.SIJILL_COUNTRY).area_levels[1].code
+    first = AdminArea.objects.filter(country=settings.SIJILL_COUNTRY, level=level).order_by("code").first()
+    if first is None:
+        raise RuntimeError("no geography loaded: run `sijill migrate`")
+    return first.code
+
+
+def _ensure_demo_users() -> list[tuple[str, str, str, str]]:
+    """Create the demo accounts that are missing, and give a role to any that has none.
+
+    Returns (username, password, role, areas) rows for the table printed by ``sijill demo``.
+    """
     from django.contrib.auth import get_user_model
+    from django.utils import translation
+
+    from sijill.accounts.models import StaffProfile
+    from sijill.accounts.permissions import Role
+    from sijill.accounts.services import create_staff_user, set_staff_role
 
     User = get_user_model()
+    province = _demo_province()
     out = []
-    for username, password, su, desc in DEMO_USERS:
-        u, created = User.objects.get_or_create(username=username)
-        if created:
-            u.is_staff = True
-            u.is_superuser = su
-            u.set_password(password)
-            u.save()
-        out.append((username, password, desc))
+    for username, password, role, where in DEMO_USERS:
+        areas = [province] if where == "province" else []
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = create_staff_user(
+                username, password, role, areas, national=not areas, check_password=False
+            )
+        elif not StaffProfile.objects.filter(user=user).exists():
+            set_staff_role(user, role, areas, national=not areas)
+        profile = StaffProfile.objects.get(user=user)
+        where_label = (
+            "national"
+            if profile.is_national
+            else ", ".join(f"{a.name_fr} ({a.code})" for a in profile.areas.order_by("path"))
+        )
+        with translation.override("en"):
+            out.append((username, password, str(Role(profile.role).label), where_label))
     return out
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _cookie_policy(host: str) -> None:
+    """Before Django starts: plain HTTP on a loopback address (a local demo) cannot carry Secure
+    cookies, so they are off there unless SIJILL_SECURE_COOKIES says otherwise."""
+    if "SIJILL_SECURE_COOKIES" not in os.environ and host in LOOPBACK:
+        os.environ["SIJILL_SECURE_COOKIES"] = "0"
+
+
 def _serve(host: str, port: int) -> None:
+    from django.conf import settings
     from waitress import serve as waitress_serve  # type: ignore[import-untyped]
 
     from sijill.wsgi import application
 
     console.print(f"[bold green]sijill is running on http://{host}:{port}/[/]  (Ctrl+C to stop)")
+    if settings.SESSION_COOKIE_SECURE:
+        console.print("Session cookies are Secure: serve the site through HTTPS (a reverse proxy).")
     waitress_serve(application, host=host, port=port, threads=8, ident="sijill")
 
 
@@ -785,6 +848,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
 ) -> None:
     """Serve an existing database."""
+    _cookie_policy(host)
     _django()
     _migrate()
     _serve(host, port)
@@ -801,6 +865,7 @@ def demo(
     ] = False,
 ) -> None:
     """Create the database if needed, load a synthetic population, and serve the app."""
+    _cookie_policy(host)
     _django()
     _migrate()
     from django.conf import settings
@@ -829,8 +894,8 @@ def demo(
         console.print(f"Scored {run.households:,} households ({run.model_version}).")
     users = _ensure_demo_users()
     t = Table(title="Demo logins")
-    for col in ("username", "password", "role"):
-        t.add_column(col)
+    for col in ("username", "password", "role", "areas"):
+        t.add_column(col, no_wrap=col in ("username", "password"))
     for row in users:
         t.add_row(*row)
     Console().print(t)
@@ -841,6 +906,107 @@ def demo(
     call_command("collectstatic", interactive=False, verbosity=0)
     if not no_serve:
         _serve(host, port)
+
+
+users_app = typer.Typer(help="Staff accounts: create one with a role and areas, list them.")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="ENUMERATOR, SOCIAL_WORKER, PROGRAMME_OFFICER, DEDUP_REVIEWER, POLICY_ANALYST, AUDITOR or ADMIN"
+        ),
+    ],
+    area: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Code of an area the account works in (repeat for several); it sees the areas below too"
+        ),
+    ] = None,
+    national: Annotated[bool, typer.Option("--national", help="The whole country (no --area)")] = False,
+    email: Annotated[str, typer.Option(help="E-mail address")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SIJILL_NEW_PASSWORD",
+            help="Password (default: asked twice, hidden; or from SIJILL_NEW_PASSWORD)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create a staff account with one role and its areas (ADMIN alone may open /admin/)."""
+    _django()
+    _migrate()
+    from sijill.accounts.services import StaffAccountError, create_staff_user, parse_role
+
+    try:
+        parse_role(role)
+    except StaffAccountError as exc:
+        console.print(f"[red]Cannot create the account: {exc}")
+        raise typer.Exit(2) from None
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    from django.utils import translation
+
+    try:
+        with translation.override("en"):  # the command speaks English, as the password validators do here
+            user = create_staff_user(
+                username, password, role, area or [], national=True if national else None, email=email
+            )
+    except StaffAccountError as exc:
+        console.print(f"[red]Cannot create the account: {exc}")
+        raise typer.Exit(2) from None
+    from sijill.accounts.selectors import staff_accounts
+
+    row = next(r for r in staff_accounts() if r["username"] == user.get_username())
+    console.print(f"[green]Created {row['username']}: {row['role']}, areas {', '.join(row['areas'])}.")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False) -> None:
+    """Every account with its role, areas and last login (read-only)."""
+    _django()
+    _migrate()
+    from sijill.accounts.selectors import staff_accounts
+
+    rows = staff_accounts()
+    if as_json:
+        print(json.dumps(rows))
+        return
+    t = Table(title="Staff accounts")
+    for col in ("username", "role", "areas", "active", "admin site", "last login"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["username"], r["role"] or "-", ", ".join(r["areas"]) or "-", "yes" if r["active"] else "no",
+                  "yes" if r["admin_site"] else "no", r["last_login"] or "-")  # fmt: skip
+    Console().print(t)
+
+
+i18n_app = typer.Typer(help="Translations: compile the catalogs in sijill/locale.")
+app.add_typer(i18n_app, name="i18n")
+
+
+@i18n_app.command("compile")
+def i18n_compile(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report catalogs whose .mo is out of date (exit 1 if any)")
+    ] = False,
+) -> None:
+    """Compile sijill/locale/*/LC_MESSAGES/django.po into .mo files (Babel; no gettext needed)."""
+    from sijill.core.i18n import compile_catalogs
+
+    results = compile_catalogs(check=check)
+    stale = [r for r in results if r.changed]
+    for r in results:
+        state = ("out of date" if check else "compiled") if r.changed else "up to date"
+        shown = r.po.relative_to(Path.cwd()) if r.po.is_relative_to(Path.cwd()) else r.po
+        console.print(f"{shown}: {r.messages} messages, {state}")
+    if check and stale:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -12,6 +12,16 @@
 ``SIJILL_RESCORE_ON_CHANGE``
     ``1`` (default): every change to a household recomputes its score and programme
     decisions in the same transaction. ``0`` leaves that to ``sijill score``.
+``SIJILL_SECURE_COOKIES``
+    ``1``: session and CSRF cookies only travel over HTTPS. Default: on unless
+    ``SIJILL_DEBUG=1``; ``sijill serve`` and ``sijill demo`` turn it off when they listen on
+    a loopback address over plain HTTP and the variable is unset.
+``SIJILL_SESSION_IDLE_MINUTES``
+    A staff session ends after this many minutes without a request (default 30), and
+    when the browser closes.
+``SIJILL_LOGIN_MAX_FAILURES``, ``SIJILL_LOGIN_WINDOW_MINUTES``, ``SIJILL_LOGIN_LOCK_MINUTES``
+    Failed-login throttling per username and client address: this many failures within
+    the window lock that pair out for the lock time (defaults 5, 15, 15).
 """
 
 from __future__ import annotations
@@ -60,6 +70,7 @@ INSTALLED_APPS = [
     "sijill.identity",
     "sijill.targeting",
     "sijill.programmes",
+    "sijill.accounts",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +81,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # An htmx request whose session has ended loads the login page in full.
+    "sijill.accounts.middleware.HtmxLoginRedirectMiddleware",
+    # Deny by default: every view needs a login unless marked @login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -88,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sijill.accounts.context_processors.staff",
             ],
         },
     },
@@ -134,16 +150,28 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 3600
-SESSION_COOKIE_SECURE = os.environ.get("SIJILL_SECURE_COOKIES", "0") == "1"
+# Idle timeout: every request pushes the expiry back; the cookie also dies with the browser.
+SESSION_COOKIE_AGE = int(os.environ.get("SIJILL_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SECURE = os.environ.get("SIJILL_SECURE_COOKIES", "0" if DEBUG else "1") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+SIJILL_LOGIN_MAX_FAILURES = int(os.environ.get("SIJILL_LOGIN_MAX_FAILURES", "5"))
+SIJILL_LOGIN_WINDOW_MINUTES = int(os.environ.get("SIJILL_LOGIN_WINDOW_MINUTES", "15"))
+SIJILL_LOGIN_LOCK_MINUTES = int(os.environ.get("SIJILL_LOGIN_LOCK_MINUTES", "15"))
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("ar", _("Arabic")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Numbers and dates follow CLDR for the country's locales (fr_MA, ar_MA, fr_ML): see sijill/formats/.
+FORMAT_MODULE_PATH = ["sijill.formats"]
 TIME_ZONE = os.environ.get("SIJILL_TIME_ZONE", "Africa/Casablanca")
 USE_I18N = True
 USE_TZ = True

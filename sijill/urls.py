@@ -1,14 +1,37 @@
+"""Every URL of the project. Each one has an access rule in sijill/accounts/permissions.py
+(URL_ACCESS); the permission matrix test fails for a URL without one."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from django.views.i18n import set_language
 
 from sijill import views
+from sijill.accounts import views as account_views
+from sijill.registry import views as registry_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/me/", account_views.account, name="account"),
+    path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("households/", registry_views.household_list, name="households"),
+    path("households/<str:registry_id>/", registry_views.household_detail, name="household"),
+    path(
+        "households/<str:registry_id>/history/",
+        registry_views.household_history,
+        name="household_history",
+    ),
+    path("statistics/", registry_views.statistics, name="statistics"),
+    # The language switch works before logging in too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Count, Model, QuerySet
 
 from sijill.core.history import snapshot
 from sijill.core.models import ChangeSet, HistoryEntry
-from sijill.registry.models import ExternalIdentifier, Household, Membership, Person
+from sijill.registry.models import AdminArea, ExternalIdentifier, Household, Membership, Person
 
 
 def registry_stats() -> dict[str, int]:
@@ -35,6 +35,39 @@ def resolve_person(registry_id: str) -> Person:
             raise RuntimeError(f"merge cycle at person {person.registry_id}")
         seen.add(person.pk)
     return person
+
+
+def search_households(qs: QuerySet[Household], text: str = "") -> QuerySet[Household]:
+    """Live households of ``qs`` whose registry id starts with ``text`` or whose file reference is
+    ``text``, newest registration first."""
+    qs = qs.filter(is_deleted=False)
+    text = text.strip()
+    if text:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(registry_id__startswith=text.upper()) | Q(external_ref=text))
+    return qs.select_related("area").order_by("-registered_on", "-id")
+
+
+def current_members(household: Household) -> list[Membership]:
+    """Active memberships with their persons, the head first."""
+    rows = list(
+        Membership.live.filter(household=household, end_date__isnull=True)
+        .select_related("person")
+        .order_by("start_date", "id")
+    )
+    rows.sort(key=lambda m: (m.relationship != "HEAD", m.person.birth_date))
+    return rows
+
+
+def households_by_region(qs: QuerySet[Household]) -> list[tuple[AdminArea | None, int]]:
+    """Live households of ``qs`` counted by top-level area (region), largest first."""
+    counts: dict[str, int] = {}
+    for row in qs.filter(is_deleted=False).values("area_path").annotate(n=Count("id")).order_by():
+        top = row["area_path"].split("/", 1)[0]
+        counts[top] = counts.get(top, 0) + row["n"]
+    areas = AdminArea.objects.in_bulk(list(counts), field_name="code")
+    return sorted(((areas.get(c), n) for c, n in counts.items()), key=lambda t: -t[1])
 
 
 def state_as_of(entity: str, obj: Model, created_at: dt.datetime, at: dt.datetime) -> dict[str, Any] | None:

@@ -1,0 +1,1 @@
+"""Staff accounts: roles, administrative areas, login throttling."""

@@ -1,0 +1,75 @@
+"""Staff pages of the registry: households (area-scoped), a household, its history, statistics.
+
+Every read goes through :func:`sijill.accounts.selectors.scope_households`, so a household
+outside the account's areas is a 404 like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from sijill.accounts.access import capability_required
+from sijill.accounts.permissions import Cap
+from sijill.accounts.selectors import scope_households, user_can
+from sijill.programmes import selectors as programme_selectors
+from sijill.registry import selectors
+from sijill.registry.models import Household
+
+PAGE_SIZE = 25
+
+
+def _household(request: HttpRequest, registry_id: str) -> Household:
+    qs = scope_households(Household.live.select_related("area"), request.user)
+    return get_object_or_404(qs, registry_id=registry_id)
+
+
+@capability_required(Cap.VIEW_HOUSEHOLDS)
+def household_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")[:64]
+    qs = selectors.search_households(scope_households(Household.objects.all(), request.user), q)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "q": q}
+    if request.headers.get("HX-Request"):
+        return render(request, "registry/_household_results.html", context)
+    return render(request, "registry/household_list.html", context)
+
+
+@capability_required(Cap.VIEW_HOUSEHOLDS)
+def household_detail(request: HttpRequest, registry_id: str) -> HttpResponse:
+    household = _household(request, registry_id)
+    return render(
+        request,
+        "registry/household_detail.html",
+        {
+            "household": household,
+            "members": selectors.current_members(household),
+            "decisions": programme_selectors.current_decisions(household),
+            "can_see_history": user_can(request.user, Cap.VIEW_HISTORY),
+        },
+    )
+
+
+@capability_required(Cap.VIEW_HISTORY)
+def household_history(request: HttpRequest, registry_id: str) -> HttpResponse:
+    household = _household(request, registry_id)
+    return render(
+        request,
+        "registry/household_history.html",
+        {"household": household, "events": selectors.household_timeline(household)},
+    )
+
+
+@capability_required(Cap.VIEW_STATISTICS)
+def statistics(request: HttpRequest) -> HttpResponse:
+    households = scope_households(Household.live.all(), request.user)
+    return render(
+        request,
+        "registry/statistics.html",
+        {
+            "regions": selectors.households_by_region(households),
+            "total": households.count(),
+            "programmes": programme_selectors.programme_totals(households),
+        },
+    )
