@@ -192,6 +192,9 @@ class LinkageSpec:
     deterministic_rules: tuple[tuple[str, ...], ...] = ()
     deterministic_recall: float = 0.7
     u_max_pairs: float = 5e6
+    # u is estimated in this many chunks of the sample (Splink's num_chunks); fewer chunks
+    # mean fewer queries, which matters on Spark where each query is a job.
+    u_chunks: int = 10
     # No level is ever impossible for a true match: after training, every m probability is
     # at least this (taken from the comparison's most likely level), so one typo never
     # vetoes a pair that everything else says is the same person.
@@ -474,8 +477,19 @@ def _db_api(backend: Backend, connection: Any = None) -> Any:
     raise ValueError(f"unknown backend {backend!r}")
 
 
-def _to_backend_table(df: pl.DataFrame, backend: Backend) -> Any:
-    return df.to_arrow() if backend == "duckdb" else df.to_pandas()
+def db_api_connection(db_api: Any) -> Any:
+    """The SparkSession behind a Splink SparkAPI (None for DuckDB)."""
+    return getattr(db_api, "spark", None)
+
+
+def _to_backend_table(df: pl.DataFrame, backend: Backend, connection: Any = None) -> Any:
+    if backend == "duckdb":
+        return df.to_arrow()
+    if connection is not None:
+        # Through Arrow, so that column types survive: from pandas, a list column that is
+        # empty everywhere becomes Spark's VOID, which array functions refuse.
+        return connection.createDataFrame(df.to_arrow())
+    return df.to_pandas()
 
 
 def _select(df: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
@@ -539,14 +553,18 @@ def train(
     db_api = _db_api(backend, connection)
     frames = [df] if other is None else [df, other]
     sdfs = [
-        db_api.register(_to_backend_table(_select(f, spec), backend), table_name=f"sijill_input_{i}")
+        db_api.register(
+            _to_backend_table(_select(f, spec), backend, connection), table_name=f"sijill_input_{i}"
+        )
         for i, f in enumerate(frames)
     ]
     linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], _settings(spec, link_type), log_level=None)
     linker.training.estimate_probability_two_random_records_match(
         [_blocking_rule(spec, r) for r in spec.deterministic_rules], recall=spec.deterministic_recall
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=spec.u_max_pairs, seed=spec.seed)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=spec.u_max_pairs, seed=spec.seed, num_chunks=spec.u_chunks
+    )
     for rule in spec.training_rules:
         linker.training.estimate_parameters_using_expectation_maximisation(
             _blocking_rule(spec, rule), estimate_without_term_frequencies=True
@@ -587,18 +605,50 @@ def save_model(model: LinkageModel, path: str | Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def load_model(path: str | Path) -> LinkageModel:
+def load_model(path: str | Path, backend: Backend | None = None) -> LinkageModel:
+    """Read a saved model. ``backend`` runs it on another engine than the one that trained
+    it (a model trained on Spark scores an intake batch on DuckDB, and back)."""
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     version = doc.get("version")
     if version != MODEL_FORMAT_VERSION:
         raise ValueError(f"unsupported linkage model version {version!r} (want {MODEL_FORMAT_VERSION})")
+    spec = LinkageSpec.from_dict(doc["spec"])
+    saved_backend = doc.get("backend", "duckdb")
+    settings = doc["settings"]
+    if backend is not None and backend != saved_backend:
+        settings = _translate_settings(settings, spec, backend)
     return LinkageModel(
-        settings=doc["settings"],
-        spec=LinkageSpec.from_dict(doc["spec"]),
-        backend=doc.get("backend", "duckdb"),
+        settings=settings,
+        spec=spec,
+        backend=backend or saved_backend,
         version=version,
         splink_version=doc.get("splink_version", ""),
     )
+
+
+_PARAMETERS = ("m_probability", "u_probability", "fix_m_probability", "fix_u_probability")
+
+
+def _translate_settings(saved: dict[str, Any], spec: LinkageSpec, backend: Backend) -> dict[str, Any]:
+    """The saved model's parameters on SQL written for another engine.
+
+    Saved settings carry SQL in the training engine's dialect (Spark quotes with backticks,
+    which DuckDB cannot read), so the comparisons are rebuilt from the spec for ``backend``
+    and the trained probabilities copied over, level by level.
+    """
+    fresh = _settings(spec, saved.get("link_type", "dedupe_only")).create_settings_dict(backend)
+    if len(fresh["comparisons"]) != len(saved["comparisons"]):
+        raise ValueError("the saved model does not match its spec (different comparisons)")
+    for new_c, old_c in zip(fresh["comparisons"], saved["comparisons"], strict=True):
+        if len(new_c["comparison_levels"]) != len(old_c["comparison_levels"]):
+            raise ValueError(f"the saved model does not match its spec ({old_c.get('output_column_name')})")
+        for new_l, old_l in zip(new_c["comparison_levels"], old_c["comparison_levels"], strict=True):
+            for key in _PARAMETERS:
+                if key in old_l:
+                    new_l[key] = old_l[key]
+    fresh["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
+    fresh.pop("linker_uid", None)
+    return fresh
 
 
 # --------------------------------------------------------------------------- inference
@@ -630,7 +680,7 @@ def predict(
     """
     _quiet()
     db_api = _db_api(model.backend, connection)
-    sdf = db_api.register(_to_backend_table(_select(df, model.spec), model.backend))
+    sdf = db_api.register(_to_backend_table(_select(df, model.spec), model.backend, connection))
     linker = Linker(sdf, model.settings_for("dedupe_only"), log_level=None)
     return _pairs_frame(linker.inference.predict(threshold_match_probability=threshold))
 
@@ -642,7 +692,7 @@ def _register_pair(
     table named ``left``); the given names are what the output's ``source_dataset`` columns say."""
     return tuple(  # type: ignore[return-value]
         db_api.register(
-            _to_backend_table(_select(df, model.spec), model.backend),
+            _to_backend_table(_select(df, model.spec), model.backend, db_api_connection(db_api)),
             table_name=f"sijill_{name}",
             dataset_display_name=name,
         )
@@ -683,7 +733,7 @@ def link_new(
     # Term frequencies are then derived from the batch itself.
     batch_api = _db_api(model.backend, None if model.backend == "duckdb" else connection)
     batch = batch_api.register(
-        _to_backend_table(_select(new_df, model.spec), model.backend), table_name="sijill_batch"
+        _to_backend_table(_select(new_df, model.spec), model.backend, connection), table_name="sijill_batch"
     )
     batch_linker = Linker(batch, model.settings_for("dedupe_only"), log_level=None)
     within = _pairs_frame(batch_linker.inference.predict(threshold_match_probability=threshold)).with_columns(
