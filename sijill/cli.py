@@ -1009,6 +1009,35 @@ def i18n_compile(
         raise typer.Exit(1)
 
 
+# --- Citizen portal (issue 5, docs/portal.md) ------------------------------------------------
+
+portal_app = typer.Typer(help="Citizen portal: the text messages of the file sender (demos, tests).")
+app.add_typer(portal_app, name="portal")
+
+
+@portal_app.command("outbox")
+def portal_outbox(
+    last: Annotated[int, typer.Option("--last", "-n", help="How many messages, newest last")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON lines")] = False,
+) -> None:
+    """Print the last text messages of the file sender (SIJILL_SMS_OUTBOX, var/sms/outbox.jsonl)."""
+    _django()
+    from django.conf import settings
+
+    from sijill.portal.sms import read_outbox
+
+    messages = read_outbox(last)
+    if as_json:
+        for m in messages:
+            print(json.dumps(m, ensure_ascii=False))
+        return
+    if not messages:
+        console.print(f"no message in {settings.SIJILL_SMS_OUTBOX}")
+        return
+    for m in messages:
+        Console().print(f"{m['at']}  {m['to']}  {m['text']}", markup=False, highlight=False)
+
+
 def main() -> None:
     try:
         app()

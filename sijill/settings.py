@@ -22,6 +22,15 @@
 ``SIJILL_LOGIN_MAX_FAILURES``, ``SIJILL_LOGIN_WINDOW_MINUTES``, ``SIJILL_LOGIN_LOCK_MINUTES``
     Failed-login throttling per username and client address: this many failures within
     the window lock that pair out for the lock time (defaults 5, 15, 15).
+``SIJILL_SMS_BACKEND``, ``SIJILL_SMS_OUTBOX``
+    Citizen portal: the class that sends text messages (default
+    ``sijill.portal.sms.FileSender``, which appends to ``SIJILL_SMS_OUTBOX``, by default
+    ``var/sms/outbox.jsonl``; ``sijill.portal.sms.ConsoleSender`` logs them). See docs/portal.md.
+``SIJILL_PORTAL_CODE_MINUTES``, ``SIJILL_PORTAL_MAX_ATTEMPTS``, ``SIJILL_PORTAL_IDLE_MINUTES``
+    A one-time code lives 10 minutes and allows 5 wrong entries; a citizen session ends
+    after 10 idle minutes (and at most 60 minutes after the code, ``SIJILL_PORTAL_MAX_MINUTES``).
+``SIJILL_PORTAL_REQUESTS_PER_ID``, ``SIJILL_PORTAL_REQUESTS_PER_IP``, ``SIJILL_PORTAL_REQUEST_WINDOW_MINUTES``
+    Code requests allowed per identifier (3) and per client address (10) within the window (60).
 """
 
 from __future__ import annotations
@@ -71,6 +80,9 @@ INSTALLED_APPS = [
     "sijill.targeting",
     "sijill.programmes",
     "sijill.accounts",
+    # Citizen portal (issue 5): one-time codes, declarations, complaints.
+    "sijill.portal",
+    "sijill.grievances",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +178,17 @@ LOGOUT_REDIRECT_URL = "login"
 SIJILL_LOGIN_MAX_FAILURES = int(os.environ.get("SIJILL_LOGIN_MAX_FAILURES", "5"))
 SIJILL_LOGIN_WINDOW_MINUTES = int(os.environ.get("SIJILL_LOGIN_WINDOW_MINUTES", "15"))
 SIJILL_LOGIN_LOCK_MINUTES = int(os.environ.get("SIJILL_LOGIN_LOCK_MINUTES", "15"))
+
+# --- Citizen portal (docs/portal.md) ---
+SIJILL_SMS_BACKEND = os.environ.get("SIJILL_SMS_BACKEND", "sijill.portal.sms.FileSender")
+SIJILL_SMS_OUTBOX = Path(os.environ.get("SIJILL_SMS_OUTBOX", VAR_DIR / "sms" / "outbox.jsonl"))
+SIJILL_PORTAL_CODE_MINUTES = int(os.environ.get("SIJILL_PORTAL_CODE_MINUTES", "10"))
+SIJILL_PORTAL_MAX_ATTEMPTS = int(os.environ.get("SIJILL_PORTAL_MAX_ATTEMPTS", "5"))
+SIJILL_PORTAL_IDLE_MINUTES = int(os.environ.get("SIJILL_PORTAL_IDLE_MINUTES", "10"))
+SIJILL_PORTAL_MAX_MINUTES = int(os.environ.get("SIJILL_PORTAL_MAX_MINUTES", "60"))
+SIJILL_PORTAL_REQUESTS_PER_ID = int(os.environ.get("SIJILL_PORTAL_REQUESTS_PER_ID", "3"))
+SIJILL_PORTAL_REQUESTS_PER_IP = int(os.environ.get("SIJILL_PORTAL_REQUESTS_PER_IP", "10"))
+SIJILL_PORTAL_REQUEST_WINDOW_MINUTES = int(os.environ.get("SIJILL_PORTAL_REQUEST_WINDOW_MINUTES", "60"))
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("ar", _("Arabic")), ("en", _("English"))]

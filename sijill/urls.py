@@ -4,7 +4,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from sijill import views
@@ -34,4 +34,6 @@ urlpatterns = [
     # The language switch works before logging in too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    # Citizen portal (issue 5): public, separate from staff logins; see docs/portal.md.
+    path("portal/", include("sijill.portal.urls")),
 ]

@@ -111,12 +111,14 @@ class Access:
     """The access rule of one URL.
 
     ``rule``: ``public`` (anyone), ``redirect`` (anyone, answers with a redirect: the
-    language switch, log out), ``login`` (any logged-in account), ``capability`` (a role
+    language switch, log out), ``citizen`` (a page of the citizen portal that needs a
+    verified citizen session, or a code request in progress: everyone else, staff included,
+    is redirected to /portal/), ``login`` (any logged-in account), ``capability`` (a role
     holding ``cap``), ``admin`` (the Django admin site: ADMIN only), ``fixed`` (the
     expectations are listed in ``fixed``: the admin's own login and logout pages).
     """
 
-    rule: Literal["public", "redirect", "login", "capability", "admin", "fixed"]
+    rule: Literal["public", "redirect", "citizen", "login", "capability", "admin", "fixed"]
     cap: Cap | None = None
     method: Literal["GET", "POST"] = "GET"
     fixed: Mapping[str, Expect] = field(default_factory=dict)
@@ -126,7 +128,7 @@ class Access:
             return self.fixed[who] if who in self.fixed else self.fixed["*"]
         if self.rule == "public":
             return Expect.OK
-        if self.rule == "redirect":
+        if self.rule in ("redirect", "citizen"):
             return Expect.REDIRECT
         if who == ANONYMOUS:
             return Expect.TO_LOGIN  # LoginRequiredMiddleware, or the view's own check
@@ -147,6 +149,7 @@ class Access:
 PUBLIC = Access("public")
 LOGIN = Access("login")
 ADMIN_SITE = Access("admin")
+CITIZEN = Access("citizen")
 
 
 def needs(cap: Cap) -> Access:
@@ -178,6 +181,16 @@ URL_ACCESS: Mapping[str, Access] = {
         method="POST",
         fixed={ANONYMOUS: Expect.TO_LOGIN, Role.ADMIN: Expect.TO_LOGIN, "*": Expect.REDIRECT},
     ),
+    # --- Citizen portal (issue 5, docs/portal.md): no staff login is needed or used; staff
+    # accounts get the same answers as anonymous visitors. ---
+    "portal:start": PUBLIC,
+    "portal:verify": CITIZEN,
+    "portal:leave": Access("redirect", method="POST"),
+    "portal:household": CITIZEN,
+    "portal:declare_birth": CITIZEN,
+    "portal:declare_address": CITIZEN,
+    "portal:declare_schooling": CITIZEN,
+    "portal:complaint": CITIZEN,
 }
 
 

@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from sijill.core.models import ChangeSet, HistoryEntry
-from sijill.registry.models import AdminArea, ExternalIdentifier, Household, ImportJob, Membership, Person
+from sijill.registry.models import (
+    AdminArea,
+    ChangeRequest,
+    ExternalIdentifier,
+    Household,
+    ImportJob,
+    Membership,
+    Person,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -89,3 +97,12 @@ class ImportJobAdmin(ReadOnlyAdmin):
         "held_for_review",
         "rejects_dir",
     )
+
+
+# Citizen portal (issue 5): declared changes, read only here; staff approve or reject them
+# with services.approve_change_request / reject_change_request (a review screen comes later).
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    list_display = ("id", "household", "kind", "channel", "status", "created_at", "decided_at")
+    list_filter = ("status", "kind", "channel")
+    list_select_related = ("household",)

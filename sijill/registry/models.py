@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -292,3 +293,61 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Import #{self.pk} ({self.status})"
+
+
+# --- Change requests (citizen portal, issue 5) ---------------------------------------------
+
+
+class ChangeRequest(models.Model):
+    """A change a household declared (on the citizen portal) that staff must approve.
+
+    Nothing in the registry changes when it is filed: ``services.approve_change_request``
+    applies it through the registry's write services (history, version, rescoring), and
+    ``reject_change_request`` closes it with a reason (maker-checker). ``payload`` holds the
+    declared values in the import format's column names (docs/import-format.md).
+    """
+
+    KIND_BIRTH, KIND_ADDRESS, KIND_SCHOOLING = "BIRTH", "ADDRESS", "SCHOOLING"
+    KINDS = [(KIND_BIRTH, "new birth"), (KIND_ADDRESS, "new address"), (KIND_SCHOOLING, "child's schooling")]
+    CHANNEL_PORTAL, CHANNEL_CENTRE = "PORTAL", "CENTRE"
+    CHANNELS = [(CHANNEL_PORTAL, "citizen portal"), (CHANNEL_CENTRE, "at a centre")]
+    PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
+    STATUSES = [(PENDING, "pending"), (APPROVED, "approved"), (REJECTED, "rejected")]
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="change_requests", db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=KINDS)
+    payload = models.JSONField(default=dict)
+    channel = models.CharField(max_length=16, choices=CHANNELS, default=CHANNEL_PORTAL)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    created_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it was rejected (or a note on the approval)")
+    applied_changeset = models.ForeignKey(
+        "core.ChangeSet", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["household", "created_at"], name="change_request_household"),
+            models.Index(fields=["status", "created_at"], name="change_request_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="PENDING", decided_at__isnull=True)
+                | (~Q(status="PENDING") & Q(decided_at__isnull=False)),
+                name="change_request_decided_iff_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.household_id} ({self.status})"

@@ -387,3 +387,192 @@ def delete_household(
     record(cs, "household", hh, old, HistoryEntry.OP_DELETE, hh.pk)
     _changed(hh, cs.actor_name, cs.reason)
     return hh
+
+
+# --- New members and change requests (citizen portal, issue 5) ------------------------------
+
+
+def _taken_person_ids(values: Any) -> set[str]:
+    return set(Person.objects.filter(registry_id__in=list(values)).values_list("registry_id", flat=True))
+
+
+@transaction.atomic
+def add_member(
+    household_id: int,
+    *,
+    expected_version: int,
+    member: dict[str, Any],
+    start_date: dt.date | None = None,
+    actor: Any = None,
+    channel: str,
+    reason: str,
+) -> Membership:
+    """A new person joins a household (a birth): validated with the import's person rules,
+    given a fresh registry id, recorded in history (person and membership created)."""
+    from sijill.core import ids
+
+    profile = _profile()
+    hh = _lock(household_id, expected_version)
+    relationship = str(member.get("relationship") or "").upper()
+    if relationship == "HEAD":
+        raise RegistryValidationError({"relationship": "a new member cannot be the head"})
+    unknown = set(member) - PERSON_FIELDS - {"relationship"}
+    if unknown:
+        raise RegistryValidationError({u: "is not a person field that can be given here" for u in unknown})
+    row = {**member, "person_ref": "new", "household_ref": hh.registry_id, "relationship": relationship}
+    typed, errors = validate.validate_persons(_frame([row]), profile, timezone.localdate())
+    if errors.height:
+        raise RegistryValidationError(_errors_dict(errors))
+    t = typed.row(0, named=True)
+    cs = open_changeset(actor=actor, channel=channel, reason=reason)
+    (registry_id,) = ids.allocate_ids(1, ids.PERSON_ID_WIDTH, _taken_person_ids)
+    fields = {f: t[f] for f in PERSON_FIELDS if f in t and f not in ("death_date",)}
+    for f in ("given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar", "school_sector",
+              "school_level", "education_level", "occupation", "health_coverage", "phone"):  # fmt: skip
+        fields[f] = fields.get(f) or ""
+    person = Person.objects.create(
+        registry_id=registry_id,
+        **fields,
+        death_date=t["death_date"],
+        birth_date_precision=t["birth_date_precision"],
+        created_changeset=cs,
+        created_at=cs.at,
+        updated_at=cs.at,
+    )
+    record(cs, "person", person, None, HistoryEntry.OP_CREATE, hh.pk)
+    start = max(start_date or cs.at.date(), person.birth_date)
+    m = Membership.objects.create(
+        person=person, household=hh, relationship=relationship, start_date=start, created_changeset=cs
+    )
+    record(cs, "membership", m, None, HistoryEntry.OP_CREATE, hh.pk)
+    _touch(hh, cs)
+    return m
+
+
+def check_change_request(household: Household, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Check a declared change with the import's rules, without writing anything; returns the
+    payload to store. Raises :class:`RegistryValidationError`."""
+    from sijill.registry.models import ChangeRequest
+
+    profile = _profile()
+    today = timezone.localdate()
+    if kind == ChangeRequest.KIND_ADDRESS:
+        address = str(payload.get("address") or "").strip()
+        if not address:
+            raise RegistryValidationError({"address": "is required"})
+        row = {"household_ref": household.registry_id, "area_code": household.area.code,
+               "milieu": household.milieu, "registered_on": household.registered_on,
+               **(household.socio or {}), "address": address}  # fmt: skip
+        _typed, errors = validate.validate_households(_frame([row]), profile, today)
+        err = {k: v for k, v in _errors_dict(errors).items() if k == "address"}
+        if err:
+            raise RegistryValidationError(err)
+        return {"address": address}
+    if kind == ChangeRequest.KIND_BIRTH:
+        fields = ("given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar", "sex", "birth_date")
+        clean = {f: payload[f] for f in fields if payload.get(f) not in (None, "")}
+        row = {**clean, "person_ref": "new", "household_ref": household.registry_id, "relationship": "CHILD"}
+        _typed, errors = validate.validate_persons(_frame([row]), profile, today)
+        if errors.height:
+            raise RegistryValidationError(_errors_dict(errors))
+        return {**{k: _s(v) for k, v in clean.items()}, "relationship": "CHILD"}
+    if kind == ChangeRequest.KIND_SCHOOLING:
+        person = Person.live.filter(registry_id=payload.get("person")).first()
+        member = (
+            Membership.live.filter(person=person, household=household, end_date__isnull=True).first()
+            if person is not None
+            else None
+        )
+        if member is None or member.relationship == "HEAD":
+            raise RegistryValidationError(
+                {"person": "is not a current member of this household (other than the head)"}
+            )
+        assert person is not None
+        in_school = payload.get("in_school") in (True, 1, "1", "true", "yes")
+        changes: dict[str, Any] = {
+            "in_school": in_school,
+            "school_sector": (payload.get("school_sector") or None) if in_school else None,
+            "school_level": (payload.get("school_level") or None) if in_school else None,
+        }
+        row = {**_person_row(person), **changes, "person_ref": person.registry_id,
+               "household_ref": household.registry_id, "relationship": member.relationship}  # fmt: skip
+        _typed, errors = validate.validate_persons(_frame([row]), profile, today)
+        if errors.height:
+            raise RegistryValidationError(_errors_dict(errors))
+        return {"person": person.registry_id, **changes}
+    raise RegistryValidationError({"kind": f"unknown change request kind {kind!r}"})
+
+
+def submit_change_request(
+    household: Household, kind: str, payload: dict[str, Any], *, channel: str = "PORTAL"
+) -> Any:
+    """Store a declared change as PENDING. Nothing in the registry changes until staff approve it."""
+    from sijill.registry.models import ChangeRequest
+
+    clean = check_change_request(household, kind, payload)
+    return ChangeRequest.objects.create(
+        household=household, kind=kind, payload=clean, channel=channel, created_at=timezone.now()
+    )
+
+
+class ChangeRequestDecided(ValueError):
+    """The change request was already approved or rejected."""
+
+
+def _pending(change_request_id: int) -> Any:
+    from sijill.registry.models import ChangeRequest
+
+    cr = ChangeRequest.objects.select_for_update().select_related("household").get(pk=change_request_id)
+    if cr.status != ChangeRequest.PENDING:
+        raise ChangeRequestDecided(f"change request {cr.pk} is already {cr.status.lower()}")
+    return cr
+
+
+@transaction.atomic
+def approve_change_request(change_request_id: int, *, actor: Any, note: str = "") -> Any:
+    """Apply a pending change request through the registry's write services (history,
+    household version, rescoring) and mark it APPROVED by ``actor``.
+
+    Raises :class:`RegistryValidationError` if it no longer passes the rules (for instance
+    the child has left the household): the request then stays PENDING, to be rejected.
+    """
+    from sijill.registry.models import ChangeRequest
+
+    if actor is None or not getattr(actor, "pk", None):
+        raise ValueError("a staff account must approve a change request")
+    cr = _pending(change_request_id)
+    hh = cr.household
+    check_change_request(hh, cr.kind, cr.payload)  # the registry may have changed since
+    p = cr.payload
+    reason = f"change request {cr.pk} ({cr.kind.lower()}) declared on the {cr.get_channel_display()}"
+    common = {"actor": actor, "channel": "ONLINE", "reason": reason}
+    if cr.kind == ChangeRequest.KIND_ADDRESS:
+        update_household(hh.pk, expected_version=hh.version, changes={"address": p["address"]}, **common)
+    elif cr.kind == ChangeRequest.KIND_BIRTH:
+        member = {k: v for k, v in p.items() if k != "relationship"}
+        add_member(hh.pk, expected_version=hh.version, member={**member, "relationship": p["relationship"]},
+                   **common)  # fmt: skip
+    else:
+        person = Person.live.get(registry_id=p["person"])
+        changes = {k: p.get(k) for k in ("in_school", "school_sector", "school_level")}
+        update_person(person.pk, household_id=hh.pk, expected_version=hh.version, changes=changes, **common)
+    last = HistoryEntry.objects.filter(household_id=hh.pk).order_by("-pk").select_related("changeset").first()
+    cr.applied_changeset = last.changeset if last is not None else None
+    cr.status, cr.decided_by, cr.decided_at, cr.reason = ChangeRequest.APPROVED, actor, timezone.now(), note
+    cr.save()
+    return cr
+
+
+@transaction.atomic
+def reject_change_request(change_request_id: int, *, actor: Any, reason: str) -> Any:
+    """Close a pending change request without touching the registry; a reason is required."""
+    from sijill.registry.models import ChangeRequest
+
+    if actor is None or not getattr(actor, "pk", None):
+        raise ValueError("a staff account must reject a change request")
+    if not reason.strip():
+        raise RegistryValidationError({"reason": "a reason is required to reject a change request"})
+    cr = _pending(change_request_id)
+    cr.status, cr.decided_by, cr.decided_at, cr.reason = ChangeRequest.REJECTED, actor, timezone.now(), reason
+    cr.save()
+    return cr
