@@ -71,7 +71,7 @@ def current_model(country: str) -> tuple[linkage.LinkageModel, str] | None:
     if not files:
         return None
     try:
-        return linkage.load_model(files[-1]), files[-1].stem
+        return linkage.load_model(files[-1], backend="duckdb"), files[-1].stem
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(
             f"the linkage model {files[-1]} cannot be read ({exc}); run `sijill dedupe --retrain` to train a new one"
