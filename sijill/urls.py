@@ -9,6 +9,7 @@ from django.views.i18n import set_language
 
 from sijill import views
 from sijill.accounts import views as account_views
+from sijill.identity import views as identity_views
 from sijill.registry import views as registry_views
 
 urlpatterns = [
@@ -31,6 +32,11 @@ urlpatterns = [
         name="household_history",
     ),
     path("statistics/", registry_views.statistics, name="statistics"),
+    # Duplicate review (issue 5, staff screens).
+    path("review/", identity_views.queue, name="review_queue"),
+    path("review/<int:candidate_id>/", identity_views.candidate, name="review_candidate"),
+    path("review/<int:candidate_id>/decide/", identity_views.decide, name="review_decide"),
+    path("review/<int:candidate_id>/undo/", identity_views.unmerge, name="review_unmerge"),
     # The language switch works before logging in too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

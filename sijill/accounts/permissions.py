@@ -55,6 +55,9 @@ class Cap(enum.StrEnum):
     VIEW_HISTORY = "view_history"
     VIEW_STATISTICS = "view_statistics"
     ADMINISTER = "administer"
+    # Duplicate review (issue 5, staff screens): read the queue, decide pairs and undo merges.
+    VIEW_DUPLICATES = "view_duplicates"
+    REVIEW_DUPLICATES = "review_duplicates"
 
 
 CAP_LABELS: Mapping[Cap, Promise] = {
@@ -62,6 +65,8 @@ CAP_LABELS: Mapping[Cap, Promise] = {
     Cap.VIEW_HISTORY: _("Read the full history of changes to a household"),
     Cap.VIEW_STATISTICS: _("Read aggregate statistics (in the account's areas)"),
     Cap.ADMINISTER: _("Administration: staff accounts, roles, areas (Django admin)"),
+    Cap.VIEW_DUPLICATES: _("Read the possible duplicates and their decisions (in the account's areas)"),
+    Cap.REVIEW_DUPLICATES: _("Decide possible duplicates: merge or keep apart, undo a merge"),
 }
 
 R = Role
@@ -72,6 +77,8 @@ ROLES_WITH: Mapping[Cap, frozenset[Role]] = {
     Cap.VIEW_HISTORY: frozenset({R.SOCIAL_WORKER, R.AUDITOR, R.ADMIN}),
     Cap.VIEW_STATISTICS: frozenset({R.PROGRAMME_OFFICER, R.POLICY_ANALYST, R.AUDITOR, R.ADMIN}),
     Cap.ADMINISTER: frozenset({R.ADMIN}),
+    Cap.VIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.AUDITOR, R.ADMIN}),
+    Cap.REVIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.ADMIN}),
 }
 
 
@@ -171,6 +178,11 @@ URL_ACCESS: Mapping[str, Access] = {
     "household": needs(Cap.VIEW_HOUSEHOLDS),
     "household_history": needs(Cap.VIEW_HISTORY),
     "statistics": needs(Cap.VIEW_STATISTICS),
+    # Duplicate review (issue 5, staff screens).
+    "review_queue": needs(Cap.VIEW_DUPLICATES),
+    "review_candidate": needs(Cap.VIEW_DUPLICATES),
+    "review_decide": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
+    "review_unmerge": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
     "admin:*": ADMIN_SITE,
     # Django's admin login shows its form to anyone (and sends a logged-in administrator on
     # to the admin index); its logout takes a POST, sends a non-administrator to /admin/ and
@@ -232,6 +244,13 @@ MENU: tuple[MenuItem, ...] = (
         _("Statistics"),
         _("Households by region and programme decisions, in your areas."),
         Cap.VIEW_STATISTICS,
+    ),
+    MenuItem(
+        "review_queue",
+        _("Duplicates"),
+        _("Possible duplicate persons in your areas: compare, decide, undo a merge."),
+        Cap.VIEW_DUPLICATES,
+        ("review_candidate", "review_decide", "review_unmerge"),
     ),
     MenuItem(
         "admin:index",

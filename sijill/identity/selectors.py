@@ -128,3 +128,74 @@ def merge_history(person: Person | int) -> list[Merge]:
         .select_related("survivor", "merged", "candidate", "changeset", "undo_changeset")
         .order_by("-created_at", "-pk")
     )
+
+
+# --- web review (issue 5, staff screens) ------------------------------------------------------
+
+
+def candidates_in_areas(qs: QuerySet[MatchCandidate], paths: list[str] | None) -> QuerySet[MatchCandidate]:
+    """Candidates at least one of whose two records is an active member of a household in
+    ``paths`` (an area path or below it); ``None`` means the whole country, ``[]`` nothing."""
+    if paths is None:
+        return qs
+    if not paths:
+        return qs.none()
+    from sijill.accounts.selectors import area_q
+
+    in_area = Membership.live.filter(
+        end_date__isnull=True, household__in=Household.live.filter(area_q(paths)).values("pk")
+    ).values("person_id")
+    return qs.filter(Q(person_a__in=in_area) | Q(person_b__in=in_area))
+
+
+def scope_candidates(qs: QuerySet[MatchCandidate], user: Any) -> QuerySet[MatchCandidate]:
+    """Limit candidates to the account's areas (nothing for an account without a role)."""
+    from sijill.accounts.selectors import area_paths_of, role_of
+
+    if role_of(user) is None:
+        return qs.none()
+    return candidates_in_areas(qs, area_paths_of(user))
+
+
+def live_merge(candidate: MatchCandidate) -> Merge | None:
+    """The merge a MATCH decision on this candidate made, if it has not been undone."""
+    return (
+        Merge.objects.filter(candidate=candidate, undone_at__isnull=True)
+        .select_related("survivor", "merged")
+        .first()
+    )
+
+
+@dataclass
+class MergedRecord:
+    """A record of a household's past that was merged into another one."""
+
+    merge: Merge
+    merged: Person
+    survivor: Person  # the record it leads to today (through later merges)
+    survivor_household: Household | None  # where the survivor is an active member
+
+
+def household_merges(household: Household) -> list[MergedRecord]:
+    """Live merges of records that were members of ``household`` (now or before), newest first.
+
+    Each merged record leads to its survivor (followed through later merges) and the
+    household the survivor lives in today.
+    """
+    from sijill.registry.selectors import resolve_person
+
+    person_ids = Membership.objects.filter(household=household).values("person_id")
+    merges = (
+        Merge.objects.filter(undone_at__isnull=True)
+        .filter(Q(merged_id__in=person_ids) | Q(survivor_id__in=person_ids))
+        .select_related("survivor", "merged", "candidate")
+        .order_by("-created_at", "-pk")
+    )
+    out = []
+    for mg in merges:
+        survivor = resolve_person(mg.merged.registry_id)
+        membership = (
+            Membership.live.filter(person=survivor, end_date__isnull=True).select_related("household").first()
+        )
+        out.append(MergedRecord(mg, mg.merged, survivor, membership.household if membership else None))
+    return out

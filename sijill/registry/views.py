@@ -6,16 +6,20 @@ outside the account's areas is a 404 like one that does not exist.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language, gettext_lazy
 
 from sijill.accounts.access import capability_required
 from sijill.accounts.permissions import Cap
 from sijill.accounts.selectors import scope_households, user_can
+from sijill.identity import selectors as identity_selectors
 from sijill.programmes import selectors as programme_selectors
 from sijill.registry import selectors
 from sijill.registry.models import Household
+from sijill.targeting import selectors as targeting_selectors
 
 PAGE_SIZE = 25
 
@@ -36,17 +40,39 @@ def household_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/household_list.html", context)
 
 
+# Decision.reason_code in words; Decision.reason itself is the rules' own English text.
+REASON_LABELS = {
+    "FIRST": gettext_lazy("First assessment"),
+    "SCORE_CROSSED": gettext_lazy("The score crossed the threshold"),
+    "CONDITIONS": gettext_lazy("Other eligibility conditions changed"),
+    "AMOUNT": gettext_lazy("The amount changed"),
+    "RULES": gettext_lazy("The rules or the model changed"),
+    "EXITED": gettext_lazy("The household left the registry"),
+}
+
+
 @capability_required(Cap.VIEW_HOUSEHOLDS)
 def household_detail(request: HttpRequest, registry_id: str) -> HttpResponse:
     household = _household(request, registry_id)
+    can_see_history = user_can(request.user, Cap.VIEW_HISTORY)
+    assessment = targeting_selectors.current_assessment(household.pk)
+    lang = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    decisions = programme_selectors.current_decisions(household)
+    for row in decisions:
+        row["reason_label"] = REASON_LABELS.get(row["decision"].reason_code, row["decision"].reason_code)
     return render(
         request,
         "registry/household_detail.html",
         {
             "household": household,
             "members": selectors.current_members(household),
-            "decisions": programme_selectors.current_decisions(household),
-            "can_see_history": user_can(request.user, Cap.VIEW_HISTORY),
+            "decisions": decisions,
+            "assessment": assessment,
+            "explanation": targeting_selectors.explain(assessment, lang) if assessment is not None else None,
+            "merged_records": identity_selectors.household_merges(household),
+            "can_see_history": can_see_history,
+            "can_see_duplicates": user_can(request.user, Cap.VIEW_DUPLICATES),
+            "events": selectors.household_timeline(household) if can_see_history else None,
         },
     )
 

@@ -63,9 +63,10 @@ def unruled() -> list[str]:
     return [key for key, _route, _p in url_patterns() if access_for(key) is None]
 
 
-def _url(key: str, route: str, pattern: Any, registry_id: str) -> str:
+def _url(key: str, route: str, pattern: Any, registry_id: str, samples: dict[str, Any] | None = None) -> str:
     names = list(pattern.pattern.regex.groupindex)
-    kwargs = {n: registry_id if n == "registry_id" else SAMPLE_KWARGS[n] for n in names}
+    values = {**SAMPLE_KWARGS, **(samples or {})}
+    kwargs = {n: registry_id if n == "registry_id" else values[n] for n in names}
     if pattern.name:
         return reverse(key, kwargs=kwargs or None)
     if route in UNNAMED_PATHS:
@@ -113,15 +114,29 @@ def test_a_new_url_without_a_rule_is_reported():
     assert unruled() == ["new_page"]
 
 
+def _candidate(hh: Any) -> Any:
+    """A pending pair of the household's two members (the review pages need one that exists)."""
+    from django.utils import timezone
+
+    from sijill.identity.models import MatchCandidate
+    from sijill.registry.models import Membership
+
+    a, b = sorted((m.person for m in Membership.objects.filter(household=hh)), key=lambda p: p.pk)
+    return MatchCandidate.objects.create(
+        person_a=a, person_b=b, kind="PROBABLE", probability=0.95, created_at=timezone.now()
+    )
+
+
 def test_every_url_answers_every_role_as_the_matrix_says(clients):
     hh = staff.household("MA-CAS")
+    samples = {"candidate_id": _candidate(hh).pk}
     patterns = url_patterns()
     assert len(patterns) > 40  # ours and the admin's
     wrong = []
     for key, route, pattern in patterns:
         access = access_for(key)
         assert access is not None, key
-        url = _url(key, route, pattern, hh.registry_id)
+        url = _url(key, route, pattern, hh.registry_id, samples)
         for who in EVERYONE:
             client = clients[who]
             if access.method == "POST":
