@@ -1038,6 +1038,64 @@ def portal_outbox(
         Console().print(f"{m['at']}  {m['to']}  {m['text']}", markup=False, highlight=False)
 
 
+# --- Household search (issue 5, docs/web.md "Search") ----------------------------------------
+
+search_app = typer.Typer(help="Staff household search: rebuild its keys, or search from the command line.")
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("rebuild")
+def search_rebuild() -> None:
+    """Compute the search keys of every household again (after an upgrade, or to repair them).
+
+    The import and the write services keep the keys current; this is for a database that
+    existed before the search, or one changed outside sijill. Searches find nothing while it runs."""
+    _django()
+    _migrate()
+    import time
+
+    from sijill.registry import searchkeys
+
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task("Indexing households for search", total=None)
+        n = searchkeys.rebuild(
+            progress=lambda k: bar.advance(task, k), total=lambda t: bar.update(task, total=t)
+        )
+    console.print(f"{n:,} search keys written in {time.perf_counter() - t0:.1f} s")
+
+
+@search_app.command("find")
+def search_find(
+    text: Annotated[str, typer.Argument(help="A registry number, identifier, phone or name (either script)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON lines")] = False,
+) -> None:
+    """Search households as the web page does (whole country), best match first."""
+    _django()
+    from sijill.registry.models import Household
+    from sijill.registry.search import find_households
+
+    result = find_households(Household.objects.all(), text)
+    for h in result.hits:
+        p = h.person
+        row = {
+            "household": h.household.registry_id,
+            "reason": h.reason,
+            "detail": h.detail,
+            "score": round(h.score, 1),
+            "person": p.registry_id if p else None,
+            "name": f"{p.given_name_lat} {p.family_name_lat} / {p.given_name_ar} {p.family_name_ar}"
+            if p
+            else "",
+        }
+        if as_json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            Console().print("  ".join(str(v) for v in row.values() if v not in (None, "")), markup=False)
+    if result.truncated:
+        console.print("more candidates than were read: add a given name or another part of the name")
+
+
 def main() -> None:
     try:
         app()

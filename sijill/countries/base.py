@@ -242,6 +242,19 @@ class CountryProfile:
     def phone_regex(self) -> re.Pattern[str]:
         return re.compile(self.phone_pattern)
 
+    def normalise_phone(self, text: str) -> str | None:
+        """The digits of a phone number written as in the country (``0612…``, ``+212 612…``,
+        ``00212…``, ``612…``), in international form without the ``+``; None if it does not
+        match the profile's phone pattern (the import's rule)."""
+        v = re.sub(r"[\s\-.()/]", "", text or "")
+        if v.startswith("00"):
+            v = "+" + v[2:]
+        elif v.startswith("0"):
+            v = self.phone_prefix + v[1:]
+        elif not v.startswith("+"):
+            v = (self.phone_prefix + v) if not v.startswith(self.phone_prefix[1:]) else "+" + v
+        return v[1:] if self.phone_regex.fullmatch(v) else None
+
     def label(self, enum: str, value: str, lang: str = "fr") -> str:
         return self.enum_labels.get(enum, {}).get(value, {}).get(lang, value)
 

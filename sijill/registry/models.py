@@ -351,3 +351,49 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.household_id} ({self.status})"
+
+
+# --- Search keys (staff household search, issue 5) -----------------------------------------
+
+
+class SearchKey(models.Model):
+    """One way to find a household: a normalised name key, identifier or phone of a member
+    (or of the household itself), with the household's area for scoped lookups.
+
+    A derived table, rebuilt from the registry at any time (``sijill search rebuild``) and
+    kept current by :mod:`sijill.registry.searchkeys` (the import writes it set-based, the
+    write services refresh a household's keys through ``household_changed``). It holds only
+    live households and their active members. Hence no foreign-key constraints: it never
+    blocks a write to the registry, and a bulk rebuild appends without row-by-row checks.
+    See docs/web.md, "Search".
+    """
+
+    NAME, GIVEN, FAMILY, IDENTIFIER, PHONE = "N", "G", "F", "I", "P"
+    KINDS = [
+        (NAME, "given and family name key"),
+        (GIVEN, "given name key"),
+        (FAMILY, "family name key"),
+        (IDENTIFIER, "identifier value"),
+        (PHONE, "phone digits"),
+    ]
+
+    household = models.ForeignKey(
+        Household, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    kind = models.CharField(max_length=1, choices=KINDS)
+    key = models.CharField(max_length=100)
+    area_path = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            # Every lookup is kind + exact key, then the area filter on the same index entries.
+            models.Index(fields=["kind", "key", "area_path"], name="search_key_lookup"),
+            models.Index(fields=["household"], name="search_key_household"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key} → {self.household_id}"

@@ -6,19 +6,22 @@ outside the account's areas is a 404 like one that does not exist.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import get_language, gettext_lazy
 
 from sijill.accounts.access import capability_required
 from sijill.accounts.permissions import Cap
-from sijill.accounts.selectors import scope_households, user_can
+from sijill.accounts.selectors import area_paths_of, scope_households, user_can
 from sijill.identity import selectors as identity_selectors
 from sijill.programmes import selectors as programme_selectors
 from sijill.registry import selectors
 from sijill.registry.models import Household
+from sijill.registry.search import find_households
 from sijill.targeting import selectors as targeting_selectors
 
 PAGE_SIZE = 25
@@ -32,9 +35,15 @@ def _household(request: HttpRequest, registry_id: str) -> Household:
 @capability_required(Cap.VIEW_HOUSEHOLDS)
 def household_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:64]
-    qs = selectors.search_households(scope_households(Household.objects.all(), request.user), q)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "q": q}
+    scoped = scope_households(Household.objects.all(), request.user)
+    result = None
+    page: Page[Any]
+    if q.strip():
+        result = find_households(scoped, q, area_paths=area_paths_of(request.user))
+        page = Paginator(result.hits, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
+        page = Paginator(selectors.search_households(scoped), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "q": q, "result": result}
     if request.headers.get("HX-Request"):
         return render(request, "registry/_household_results.html", context)
     return render(request, "registry/household_list.html", context)

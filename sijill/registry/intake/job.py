@@ -334,6 +334,9 @@ def _run(
                 )  # fmt: skip
 
     finish: dict[str, float] = {}
+    from sijill.registry import searchkeys
+
+    last_household = searchkeys.max_household_id()
     if connection.vendor == "sqlite":
         finish = _write_with_process(chunks(), committed, written, bulk_mode, (pp.height, hh.height))
     elif bulk_mode:
@@ -345,6 +348,11 @@ def _run(
             committed(*chunk.sizes)
             written(chunk.sizes[0])
     t_chunks = time.perf_counter() - t_chunks
+    t_keys = time.perf_counter()
+    if counts["households"]:
+        progress.message("Indexing the new households for search ...")
+        searchkeys.index_new(last_household)
+    t_keys = time.perf_counter() - t_keys
     loaded, persons_loaded, rejected = counts["households"], counts["persons"], counts["rejected"]
     persons_rejected = sum(r.rejected_persons.height for r in rejected_parts)
     out_dir: Path | None = None
@@ -396,6 +404,7 @@ def _run(
         phases={
             "global_checks": round(t_validate, 3),
             "validate_and_load": round(t_chunks, 3),
+            "search_keys": round(t_keys, 3),
             # Parts of validate_and_load: a bulk load's index rebuild (and on PostgreSQL, foreign keys) and commit.
             **{k.removesuffix("_seconds"): round(v, 3) for k, v in finish.items()},
         },
