@@ -10,6 +10,7 @@ benchmark section.
     ./dev bench --backends sqlite        # one backend
     ./dev bench --what score             # scoring and simulation only (bench/score.py)
     ./dev bench --what dedupe            # deduplication quality and speed (bench/dedupe.py)
+    ./dev bench --what search            # household search and page at 1M, both backends (bench/search.py)
 
 PostgreSQL runs when SIJILL_BENCH_PG_URL points at a server (``./dev bench`` starts a
 throwaway cluster for it).
@@ -210,7 +211,8 @@ def main() -> None:
         "--what",
         default="import,score,dedupe",
         help="import (bulk import, both backends), score (scoring and simulation on SQLite, bench/score.py), "
-        "dedupe (deduplication quality and speed on SQLite, bench/dedupe.py)",
+        "dedupe (deduplication quality and speed on SQLite, bench/dedupe.py), search (household search and "
+        "household page at 1M households, both backends, bench/search.py; not in the default list)",
     )
     ap.add_argument("--score-section", default="Scoring and simulation (SQLite)")
     a = ap.parse_args()
@@ -228,6 +230,10 @@ def main() -> None:
         import dedupe
 
         dedupe.main([])
+    if "search" in what:
+        import search
+
+        search.main(["--backends", a.backends])
     print(f"written to {DOC}")
 
 

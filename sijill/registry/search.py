@@ -127,19 +127,21 @@ def _by_number(qs: QuerySet[Household], text: str, area_paths: list[str] | None)
             found[hh_id].person = person_id  # type: ignore[assignment]  # resolved below
 
     live = qs.filter(is_deleted=False)
-    if compact.isdigit():
-        if len(compact) == ids.HOUSEHOLD_ID_WIDTH:
-            for pk in live.filter(registry_id=compact).values_list("pk", flat=True)[:1]:
-                add(pk, None, REGISTRY_ID)
-        elif len(compact) < ids.HOUSEHOLD_ID_WIDTH:
+    if compact.isalnum():
+        for pk in live.filter(registry_id=compact, registry_id__isnull=False).values_list("pk", flat=True)[
+            :1
+        ]:
+            add(pk, None, REGISTRY_ID)
+        if 3 <= len(compact) < ids.HOUSEHOLD_ID_WIDTH:
             # The beginning of a registry number: an index range, not LIKE (SQLite's LIKE ignores the index).
-            upper = compact[:-1] + chr(ord(compact[-1]) + 1)
-            rows = live.filter(registry_id__gte=compact, registry_id__lt=upper).order_by("registry_id")
+            rows = live.filter(registry_id__isnull=False, registry_id__gte=compact)
+            upper = _next_prefix(compact)
+            if upper:
+                rows = rows.filter(registry_id__lt=upper)
+            rows = rows.filter(registry_id__startswith=compact).order_by("registry_id")
             for pk in rows.values_list("pk", flat=True)[:MAX_RESULTS]:
                 add(pk, None, REGISTRY_ID, rank=3)
-        person = (
-            Person.objects.filter(registry_id=compact, is_deleted=False).values_list("pk", flat=True).first()
-        )
+        person = _resolve_person(compact)
         if person is not None:
             for hh_id in Membership.live.filter(person_id=person, end_date__isnull=True).values_list(
                 "household_id", flat=True
@@ -164,10 +166,32 @@ def _by_number(qs: QuerySet[Household], text: str, area_paths: list[str] | None)
     return SearchResult(hits, False)
 
 
+def _next_prefix(prefix: str) -> str:
+    """The smallest string after every string that starts with ``prefix``, for an index range:
+    ``12349`` → ``1235`` (digits carry, so it holds in any collation); ``""`` when there is none."""
+    p = prefix.rstrip("9") if prefix.isdigit() else prefix
+    if not p:
+        return ""
+    return p[:-1] + chr(ord(p[-1]) + 1)
+
+
+def _resolve_person(registry_id: str) -> int | None:
+    """The live person a person registry number stands for (a merged record leads to its survivor)."""
+    from sijill.registry.selectors import resolve_person
+
+    try:
+        p = resolve_person(registry_id)
+    except Person.DoesNotExist:
+        return None
+    return None if p.is_deleted else p.pk
+
+
 def _resolve(qs: QuerySet[Household], found: dict[int, Hit]) -> list[Hit]:
     """Read the households (through ``qs``: the area rule again) and the matched persons."""
     if not found:
         return []
+    # Only the best MAX_RESULTS are read (the candidates are already limited to the account's areas).
+    found = dict(sorted(found.items(), key=lambda kv: (kv[1]._rank, kv[0]))[:MAX_RESULTS])
     households = qs.filter(is_deleted=False, pk__in=list(found)).select_related("area").in_bulk()
     person_ids = [h.person for h in found.values() if h.person is not None]
     persons = Person.objects.in_bulk(person_ids) if person_ids else {}
@@ -233,15 +257,26 @@ def _by_name(qs: QuerySet[Household], text: str, area_paths: list[str] | None) -
     return SearchResult(_rank_names(qs, text, rows), truncated)
 
 
-def _similarity(query_lat: str, query_ar: str, p: Person) -> float:
-    best = 0.0
-    lat = names.normalise_latin(f"{p.given_name_lat} {p.family_name_lat}") if query_lat else ""
-    if query_lat and lat:
-        best = max(best, fuzz.token_sort_ratio(query_lat, lat))
-    if query_ar and (p.given_name_ar or p.family_name_ar):
-        ar = names.normalise_arabic(f"{p.given_name_ar} {p.family_name_ar}")
-        best = max(best, fuzz.token_sort_ratio(query_ar, ar))
-    return float(best)
+def _similarities(query_lat: str, query_ar: str, persons: list[tuple[Any, ...]]) -> dict[int, float]:
+    """rapidfuzz similarity (0-100) of the query with each person's name, in the query's
+    script(s); the names are normalised in one vectorised pass."""
+    if not persons:
+        return {}
+    lat = names.normalise_latin_series(
+        pl.Series([f"{p[1]} {p[2]}" for p in persons], dtype=pl.Utf8)
+    ).to_list()
+    ar = names.normalise_arabic_series(
+        pl.Series([f"{p[3]} {p[4]}" for p in persons], dtype=pl.Utf8)
+    ).to_list()
+    out = {}
+    for p, la, a in zip(persons, lat, ar, strict=True):
+        best = 0.0
+        if query_lat and la:
+            best = max(best, fuzz.token_sort_ratio(query_lat, la))
+        if query_ar and a:
+            best = max(best, fuzz.token_sort_ratio(query_ar, a))
+        out[p[0]] = float(best)
+    return out
 
 
 def _rank_names(
@@ -253,21 +288,22 @@ def _rank_names(
     query_ar = names.normalise_arabic(text) if arabic else ""
     country = str(settings.SIJILL_COUNTRY).upper()
     query_lat = names.normalise_latin(names.romanize(text, country) if arabic else text)
-    persons = Person.objects.only(
-        "id", "registry_id", "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar"
-    ).in_bulk([p for _, p, _, _ in rows if p is not None])
+    persons = {
+        r[0]: r
+        for r in Person.objects.filter(pk__in=[p for _, p, _, _ in rows if p is not None]).values_list(
+            "id", "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar"
+        )
+    }
+    scores = _similarities(query_lat, query_ar, list(persons.values()))
     found: dict[int, Hit] = {}
     order = {"full": 0, "family": 1, "given": 2}
     for hh_id, person_id, _key, how in rows:
-        p = persons.get(person_id) if person_id is not None else None
-        if p is None:
+        if person_id is None or person_id not in persons:
             continue
-        score = _similarity(query_lat, query_ar, p)
+        score = scores[person_id]
         rank = (order[how], -score)
         if hh_id not in found or found[hh_id]._rank > rank:
             found[hh_id] = Hit(None, person_id, NAME, how, score, rank)  # type: ignore[arg-type]
     hits = _resolve(qs, found)
-    for h in hits:
-        h.person = persons.get(h.person.pk) if h.person is not None else None
     hits.sort(key=lambda h: h._rank)
     return hits[:MAX_RESULTS]

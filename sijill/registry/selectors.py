@@ -27,7 +27,8 @@ def resolve_person(registry_id: str) -> Person:
     Follows ``merged_into`` (a survivor may itself have been merged later). Raises
     ``Person.DoesNotExist`` for an unknown id.
     """
-    person = Person.objects.get(registry_id=registry_id)
+    # registry_id__isnull=False: SQLite uses the partial unique index only when the query states its condition.
+    person = Person.objects.get(registry_id=registry_id, registry_id__isnull=False)
     seen = {person.pk}
     while person.merged_into_id is not None:
         person = Person.objects.get(pk=person.merged_into_id)

@@ -29,7 +29,8 @@ PAGE_SIZE = 25
 
 def _household(request: HttpRequest, registry_id: str) -> Household:
     qs = scope_households(Household.live.select_related("area"), request.user)
-    return get_object_or_404(qs, registry_id=registry_id)
+    # registry_id__isnull=False: SQLite uses the partial unique index only when the query states its condition.
+    return get_object_or_404(qs, registry_id=registry_id, registry_id__isnull=False)
 
 
 @capability_required(Cap.VIEW_HOUSEHOLDS)

@@ -128,7 +128,7 @@ def test_household_search_updates_in_place_with_htmx(page, people):
     status = page.get_by_role("status")
     assert status.inner_text() == "1 ménage"
     page.evaluate("window.__marker = 1")  # survives only if the page is not reloaded
-    page.get_by_label("Numéro de registre ou référence du fichier").fill("ZZZ")
+    page.get_by_label("Numéro de registre, numéro d'identité, téléphone ou nom").fill("ZZZ")
     page.wait_for_function("document.querySelector('#results [role=status]').innerText.includes('0')")
     assert page.evaluate("window.__marker") == 1
     assert "q=ZZZ" in page.url  # hx-push-url keeps the address shareable

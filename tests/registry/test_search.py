@@ -167,6 +167,7 @@ def test_keys_follow_changes_merges_and_deletions(registry, ma):
     khadija = Person.objects.get(external_ref="P5")
     merge_persons(khadija, fatima, actor_name="reviewer", reason="same person", keep_household=benali)
     assert _ids("Fatima Zahra Bennani") == [benali.registry_id]
+    assert _find(fatima.registry_id)[0].person == khadija  # her old number leads to the survivor
     assert _ids("Khadija Benali") == [benali.registry_id]
     # A deleted household is not found.
     alaoui.refresh_from_db()
