@@ -148,19 +148,14 @@ def key_frame(
     """
     parts: list[pl.DataFrame] = []
     if persons.height:
+        # One vectorised call per script for given and family names together (each call costs
+        # its regex set-up: this matters for the one-household refresh of every write).
+        n_rows = persons.height
+        lat = latin_name_keys(pl.concat([persons["given_name_lat"], persons["family_name_lat"]]))
+        ar = arabic_name_keys(pl.concat([persons["given_name_ar"], persons["family_name_ar"]]), country)
         p = persons.with_columns(
-            pl.concat_list(
-                latin_name_keys(persons["given_name_lat"]),
-                arabic_name_keys(persons["given_name_ar"], country),
-            )
-            .list.unique()
-            .alias("g"),
-            pl.concat_list(
-                latin_name_keys(persons["family_name_lat"]),
-                arabic_name_keys(persons["family_name_ar"], country),
-            )
-            .list.unique()
-            .alias("f"),
+            pl.concat_list(lat.slice(0, n_rows), ar.slice(0, n_rows)).list.unique().alias("g"),
+            pl.concat_list(lat.slice(n_rows), ar.slice(n_rows)).list.unique().alias("f"),
         )
         base = ["household_id", "person_id", "area_path"]
         g = p.select(*base, pl.col("g").alias("key")).explode("key").drop_nulls("key")
