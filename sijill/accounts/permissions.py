@@ -176,6 +176,7 @@ URL_ACCESS: Mapping[str, Access] = {
     "password_change_done": LOGIN,
     "households": needs(Cap.VIEW_HOUSEHOLDS),
     "household": needs(Cap.VIEW_HOUSEHOLDS),
+    "household_entitlements": needs(Cap.VIEW_HOUSEHOLDS),
     "household_history": needs(Cap.VIEW_HISTORY),
     "statistics": needs(Cap.VIEW_STATISTICS),
     # Duplicate review (issue 5, staff screens).
@@ -237,7 +238,7 @@ MENU: tuple[MenuItem, ...] = (
         _("Households"),
         _("Find a household in your areas: members, programme decisions, history."),
         Cap.VIEW_HOUSEHOLDS,
-        ("household", "household_history"),
+        ("household", "household_entitlements", "household_history"),
     ),
     MenuItem(
         "statistics",
