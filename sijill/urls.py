@@ -9,6 +9,7 @@ from django.views.i18n import set_language
 
 from sijill import views
 from sijill.accounts import views as account_views
+from sijill.dashboards import views as dashboard_views
 from sijill.identity import views as identity_views
 from sijill.registry import views as registry_views
 
@@ -36,7 +37,8 @@ urlpatterns = [
         registry_views.household_history,
         name="household_history",
     ),
-    path("statistics/", registry_views.statistics, name="statistics"),
+    path("statistics/", dashboard_views.statistics, name="statistics"),
+    path("simulator/", dashboard_views.simulate, name="simulator"),
     # Duplicate review (issue 5, staff screens).
     path("review/", identity_views.queue, name="review_queue"),
     path("review/<int:candidate_id>/", identity_views.candidate, name="review_candidate"),

@@ -58,6 +58,8 @@ class Cap(enum.StrEnum):
     # Duplicate review (issue 5, staff screens): read the queue, decide pairs and undo merges.
     VIEW_DUPLICATES = "view_duplicates"
     REVIEW_DUPLICATES = "review_duplicates"
+    # Policy simulator (issue 5): change thresholds and amounts, compare with current law.
+    RUN_SIMULATIONS = "run_simulations"
 
 
 CAP_LABELS: Mapping[Cap, Promise] = {
@@ -67,6 +69,7 @@ CAP_LABELS: Mapping[Cap, Promise] = {
     Cap.ADMINISTER: _("Administration: staff accounts, roles, areas (Django admin)"),
     Cap.VIEW_DUPLICATES: _("Read the possible duplicates and their decisions (in the account's areas)"),
     Cap.REVIEW_DUPLICATES: _("Decide possible duplicates: merge or keep apart, undo a merge"),
+    Cap.RUN_SIMULATIONS: _("Simulate changed thresholds and amounts against current law (whole country)"),
 }
 
 R = Role
@@ -79,6 +82,7 @@ ROLES_WITH: Mapping[Cap, frozenset[Role]] = {
     Cap.ADMINISTER: frozenset({R.ADMIN}),
     Cap.VIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.AUDITOR, R.ADMIN}),
     Cap.REVIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.ADMIN}),
+    Cap.RUN_SIMULATIONS: frozenset({R.POLICY_ANALYST, R.ADMIN}),
 }
 
 
@@ -184,6 +188,8 @@ URL_ACCESS: Mapping[str, Access] = {
     "review_candidate": needs(Cap.VIEW_DUPLICATES),
     "review_decide": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
     "review_unmerge": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
+    # Policy simulator (issue 5); its CSV is the same URL with ?download=.
+    "simulator": needs(Cap.RUN_SIMULATIONS),
     "admin:*": ADMIN_SITE,
     # Django's admin login shows its form to anyone (and sends a logged-in administrator on
     # to the admin index); its logout takes a POST, sends a non-administrator to /admin/ and
@@ -245,6 +251,12 @@ MENU: tuple[MenuItem, ...] = (
         _("Statistics"),
         _("Households by region and programme decisions, in your areas."),
         Cap.VIEW_STATISTICS,
+    ),
+    MenuItem(
+        "simulator",
+        _("Policy simulator"),
+        _("Change programme thresholds and amounts and compare with current law."),
+        Cap.RUN_SIMULATIONS,
     ),
     MenuItem(
         "review_queue",

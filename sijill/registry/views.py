@@ -1,4 +1,6 @@
-"""Staff pages of the registry: households (area-scoped), a household, its history, statistics.
+"""Staff pages of the registry: households (area-scoped), a household, its history.
+
+Statistics are in :mod:`sijill.dashboards`.
 
 Every read goes through :func:`sijill.accounts.selectors.scope_households`, so a household
 outside the account's areas is a 404 like one that does not exist.
@@ -102,18 +104,4 @@ def household_history(request: HttpRequest, registry_id: str) -> HttpResponse:
         request,
         "registry/household_history.html",
         {"household": household, "events": selectors.household_timeline(household)},
-    )
-
-
-@capability_required(Cap.VIEW_STATISTICS)
-def statistics(request: HttpRequest) -> HttpResponse:
-    households = scope_households(Household.live.all(), request.user)
-    return render(
-        request,
-        "registry/statistics.html",
-        {
-            "regions": selectors.households_by_region(households),
-            "total": households.count(),
-            "programmes": programme_selectors.programme_totals(households),
-        },
     )

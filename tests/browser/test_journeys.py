@@ -44,7 +44,7 @@ def _menu(page, label="Menu principal"):
     ("username", "menu", "absent"),
     [
         ("agent", ["Tableau de bord", "Ménages"], "Statistiques"),
-        ("analyst", ["Tableau de bord", "Statistiques"], "Ménages"),
+        ("analyst", ["Tableau de bord", "Statistiques", "Simulateur de politiques"], "Ménages"),
     ],
     ids=["enumerator", "policy_analyst"],
 )
