@@ -58,6 +58,8 @@ class Cap(enum.StrEnum):
     # Duplicate review (issue 5, staff screens): read the queue, decide pairs and undo merges.
     VIEW_DUPLICATES = "view_duplicates"
     REVIEW_DUPLICATES = "review_duplicates"
+    # Household imports from the web (issue 5, staff screens): upload, follow, download rejects.
+    IMPORT_HOUSEHOLDS = "import_households"
 
 
 CAP_LABELS: Mapping[Cap, Promise] = {
@@ -67,6 +69,9 @@ CAP_LABELS: Mapping[Cap, Promise] = {
     Cap.ADMINISTER: _("Administration: staff accounts, roles, areas (Django admin)"),
     Cap.VIEW_DUPLICATES: _("Read the possible duplicates and their decisions (in the account's areas)"),
     Cap.REVIEW_DUPLICATES: _("Decide possible duplicates: merge or keep apart, undo a merge"),
+    Cap.IMPORT_HOUSEHOLDS: _(
+        "Import files of households (in the account's areas) and read their rejected rows"
+    ),
 }
 
 R = Role
@@ -79,6 +84,7 @@ ROLES_WITH: Mapping[Cap, frozenset[Role]] = {
     Cap.ADMINISTER: frozenset({R.ADMIN}),
     Cap.VIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.AUDITOR, R.ADMIN}),
     Cap.REVIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.ADMIN}),
+    Cap.IMPORT_HOUSEHOLDS: frozenset({R.ENUMERATOR, R.ADMIN}),
 }
 
 
@@ -183,6 +189,12 @@ URL_ACCESS: Mapping[str, Access] = {
     "review_candidate": needs(Cap.VIEW_DUPLICATES),
     "review_decide": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
     "review_unmerge": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
+    # Household imports (issue 5, staff screens).
+    "imports": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_detail": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_progress": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_file": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_rerun": Access("capability", Cap.IMPORT_HOUSEHOLDS, method="POST"),
     "admin:*": ADMIN_SITE,
     # Django's admin login shows its form to anyone (and sends a logged-in administrator on
     # to the admin index); its logout takes a POST, sends a non-administrator to /admin/ and
@@ -251,6 +263,13 @@ MENU: tuple[MenuItem, ...] = (
         _("Possible duplicate persons in your areas: compare, decide, undo a merge."),
         Cap.VIEW_DUPLICATES,
         ("review_candidate", "review_decide", "review_unmerge"),
+    ),
+    MenuItem(
+        "imports",
+        _("Imports"),
+        _("Load a file of households, follow its progress, download the rejected rows."),
+        Cap.IMPORT_HOUSEHOLDS,
+        ("import_detail", "import_progress", "import_file", "import_rerun"),
     ),
     MenuItem(
         "admin:index",
