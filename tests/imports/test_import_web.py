@@ -247,3 +247,29 @@ def test_an_account_limited_to_areas_sees_only_its_own_imports(client, batch):
     assert client.get(reverse("import_detail", args=[theirs.pk])).status_code == 200
     client.force_login(staff.staff("sw", "SOCIAL_WORKER", national=True))
     assert client.get(reverse("imports")).status_code == 403
+
+
+def test_an_import_whose_worker_went_silent_elsewhere_shows_as_interrupted(client):
+    """Served from another machine, the page cannot look for the process: a stale heartbeat tells."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    admin = staff.staff("chef", "ADMIN")
+    now = timezone.now()
+    common = {"created_by": admin, "households_name": "h.csv", "persons_name": "p.csv", "status": "running"}
+    silent = ImportUpload.objects.create(
+        created_at=now, host="another-machine", pid=4242, heartbeat_at=now - dt.timedelta(minutes=5), **common
+    )
+    alive = ImportUpload.objects.create(
+        created_at=now, host="another-machine", pid=4243, heartbeat_at=now, **common
+    )
+    client.force_login(admin)
+    page = client.get(reverse("import_detail", args=[silent.pk])).content.decode()
+    assert "s’est arrêtée avant la fin" in page and "Relancer l’importation" in page
+    silent.refresh_from_db()
+    assert (silent.status, silent.failure) == ("failed", "interrupted")
+    fragment = client.get(reverse("import_progress", args=[alive.pk])).content.decode()
+    assert "hx-trigger" in fragment  # still running: the page keeps polling
+    alive.refresh_from_db()
+    assert alive.status == "running"
