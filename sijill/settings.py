@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     # Citizen portal (issue 5): one-time codes, declarations, complaints.
     "sijill.portal",
     "sijill.grievances",
+    # Household imports from the web (issue 5, staff screens): docs/web.md.
+    "sijill.imports",
 ]
 
 MIDDLEWARE = [

@@ -44,6 +44,8 @@ urlpatterns = [
     path("review/<int:candidate_id>/", identity_views.candidate, name="review_candidate"),
     path("review/<int:candidate_id>/decide/", identity_views.decide, name="review_decide"),
     path("review/<int:candidate_id>/undo/", identity_views.unmerge, name="review_unmerge"),
+    # Household imports from the web (issue 5, staff screens).
+    path("imports/", include("sijill.imports.urls")),
     # The language switch works before logging in too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

@@ -60,6 +60,8 @@ class Cap(enum.StrEnum):
     REVIEW_DUPLICATES = "review_duplicates"
     # Policy simulator (issue 5): change thresholds and amounts, compare with current law.
     RUN_SIMULATIONS = "run_simulations"
+    # Household imports from the web (issue 5, staff screens): upload, follow, download rejects.
+    IMPORT_HOUSEHOLDS = "import_households"
 
 
 CAP_LABELS: Mapping[Cap, Promise] = {
@@ -70,6 +72,9 @@ CAP_LABELS: Mapping[Cap, Promise] = {
     Cap.VIEW_DUPLICATES: _("Read the possible duplicates and their decisions (in the account's areas)"),
     Cap.REVIEW_DUPLICATES: _("Decide possible duplicates: merge or keep apart, undo a merge"),
     Cap.RUN_SIMULATIONS: _("Simulate changed thresholds and amounts against current law (whole country)"),
+    Cap.IMPORT_HOUSEHOLDS: _(
+        "Import files of households (in the account's areas) and read their rejected rows"
+    ),
 }
 
 R = Role
@@ -83,6 +88,7 @@ ROLES_WITH: Mapping[Cap, frozenset[Role]] = {
     Cap.VIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.AUDITOR, R.ADMIN}),
     Cap.REVIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.ADMIN}),
     Cap.RUN_SIMULATIONS: frozenset({R.POLICY_ANALYST, R.ADMIN}),
+    Cap.IMPORT_HOUSEHOLDS: frozenset({R.ENUMERATOR, R.ADMIN}),
 }
 
 
@@ -190,6 +196,12 @@ URL_ACCESS: Mapping[str, Access] = {
     "review_unmerge": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
     # Policy simulator (issue 5); its CSV is the same URL with ?download=.
     "simulator": needs(Cap.RUN_SIMULATIONS),
+    # Household imports (issue 5, staff screens).
+    "imports": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_detail": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_progress": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_file": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_rerun": Access("capability", Cap.IMPORT_HOUSEHOLDS, method="POST"),
     "admin:*": ADMIN_SITE,
     # Django's admin login shows its form to anyone (and sends a logged-in administrator on
     # to the admin index); its logout takes a POST, sends a non-administrator to /admin/ and
@@ -264,6 +276,13 @@ MENU: tuple[MenuItem, ...] = (
         _("Possible duplicate persons in your areas: compare, decide, undo a merge."),
         Cap.VIEW_DUPLICATES,
         ("review_candidate", "review_decide", "review_unmerge"),
+    ),
+    MenuItem(
+        "imports",
+        _("Imports"),
+        _("Load a file of households, follow its progress, download the rejected rows."),
+        Cap.IMPORT_HOUSEHOLDS,
+        ("import_detail", "import_progress", "import_file", "import_rerun"),
     ),
     MenuItem(
         "admin:index",
