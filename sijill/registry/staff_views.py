@@ -58,18 +58,18 @@ def register(request: HttpRequest) -> HttpResponseBase:
     conflict = False
     if request.method == "POST":
         tokens = [t for t in request.POST.getlist("member") if t.isalnum()][:MAX_MEMBERS]
-        hform = forms.HouseholdForm(request.POST, areas=areas)
         # Without JavaScript the add and remove buttons submit the whole form: show it again.
         if "add_member" in request.POST or "remove_member" in request.POST:
             if "add_member" in request.POST and len(tokens) < MAX_MEMBERS:
                 tokens.append(_token())
             tokens = [t for t in tokens if t != request.POST.get("remove_member")]
-            hform = forms.HouseholdForm(request.POST, areas=areas)
-            hform.errors.clear()  # not submitted yet: no error to show
-            members = _member_forms(request, tokens)
-            for _t, f in members:
-                f.errors.clear()
+            # Not submitted yet: shown again with what was typed, unchecked (no error to show).
+            hform = forms.HouseholdForm(initial=_typed(request, ""), areas=areas)
+            members = [
+                (t, forms.MemberForm(prefix=f"m-{t}", initial=_typed(request, f"m-{t}-"))) for t in tokens
+            ]
             return _render_register(request, hform, members, conflict)
+        hform = forms.HouseholdForm(request.POST, areas=areas)
         members = _member_forms(request, tokens)
         valid = hform.is_valid() & all([f.is_valid() for _t, f in members])
         if not members:
@@ -102,6 +102,15 @@ def register(request: HttpRequest) -> HttpResponseBase:
         token = _token()
         members = [(token, forms.MemberForm(prefix=f"m-{token}", initial={"relationship": "HEAD"}))]
     return _render_register(request, hform, members, conflict)
+
+
+def _typed(request: HttpRequest, prefix: str) -> dict[str, str]:
+    """What was posted under ``prefix`` (household fields: no prefix, no member field)."""
+    return {
+        k[len(prefix) :]: v
+        for k, v in request.POST.items()
+        if k.startswith(prefix) and (prefix or not k.startswith("m-"))
+    }
 
 
 def _spread_errors(

@@ -151,7 +151,8 @@ def test_members_are_added_and_removed_with_htmx_and_without_javascript(client, 
     # Without JavaScript the buttons submit the form, which comes back with a row more or less.
     data = _family(ma, commune().code)
     more = client.post(reverse("household_register"), {**data, "add_member": "1"}).content.decode()
-    assert more.count('name="member"') == 3 and "errorlist" not in more
+    assert more.count('name="member"') == 3 and "errorlist" not in more and "aria-invalid" not in more
+    assert 'value="Fatima Zahra"' in more and 'value="0612345678"' in more  # what was typed is kept
     less = client.post(reverse("household_register"), {**data, "remove_member": "b2"}).content.decode()
     assert less.count('name="member"') == 1 and 'name="m-b2-' not in less
 
