@@ -107,7 +107,7 @@ def register(request: HttpRequest) -> HttpResponseBase:
 def _typed(request: HttpRequest, prefix: str) -> dict[str, str]:
     """What was posted under ``prefix`` (household fields: no prefix, no member field)."""
     return {
-        k[len(prefix) :]: v
+        k[len(prefix) :]: str(v)
         for k, v in request.POST.items()
         if k.startswith(prefix) and (prefix or not k.startswith("m-"))
     }
