@@ -201,6 +201,7 @@ URL_ACCESS: Mapping[str, Access] = {
     "household_edit": needs(Cap.EDIT_HOUSEHOLDS),
     "household_request_area": needs(Cap.EDIT_HOUSEHOLDS),
     "household_request_member": needs(Cap.EDIT_HOUSEHOLDS),
+    "household_request_head": needs(Cap.EDIT_HOUSEHOLDS),
     "person_request_change": needs(Cap.EDIT_HOUSEHOLDS),
     "person_request_removal": needs(Cap.EDIT_HOUSEHOLDS),
     "change_requests": needs(Cap.VIEW_CHANGES),

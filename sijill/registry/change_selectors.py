@@ -63,6 +63,7 @@ KIND_LABELS: dict[str, Promise] = {
     ChangeRequest.KIND_AREA: _("The household's area"),
     ChangeRequest.KIND_ADD_MEMBER: _("A new member"),
     ChangeRequest.KIND_REMOVE_MEMBER: _("A member leaves"),
+    ChangeRequest.KIND_HEAD: _("A new head of household"),
 }
 FIELD_LABELS: dict[str, Promise] = {
     "person": _("Person"),
@@ -157,6 +158,8 @@ def _current_before(cr: ChangeRequest) -> dict[str, Any]:
 def side_by_side(cr: ChangeRequest) -> list[dict[str, Any]]:
     """Rows of (field label, before, after, differs) for the detail page."""
     before = cr.before or (_current_before(cr) if cr.status == ChangeRequest.PENDING else {})
+    if cr.kind == ChangeRequest.KIND_HEAD:
+        return _head_rows(before.get("relationships", {}), cr.payload.get("relationships", {}))
     after = dict(cr.payload)
     if cr.kind == ChangeRequest.KIND_REMOVE_MEMBER:
         # The person stays as they are: show who leaves, and when and why.
@@ -194,3 +197,28 @@ def side_by_side(cr: ChangeRequest) -> list[dict[str, Any]]:
 def person_of(cr: ChangeRequest) -> Person | None:
     rid = cr.payload.get("person") or (cr.before or {}).get("person")
     return Person.objects.filter(registry_id=rid).first() if rid else None
+
+
+def _head_rows(before: dict[str, str], after: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per member: their relationship to the head, before and after."""
+    persons = {p.registry_id: p for p in Person.objects.filter(registry_id__in=list({*before, *after}))}
+    rows = []
+    for rid in dict.fromkeys([*before, *after]):
+        p = persons.get(rid)
+        name = (
+            (f"{p.given_name_lat} {p.family_name_lat}".strip() or f"{p.given_name_ar} {p.family_name_ar}")
+            if p
+            else rid
+        )
+        b, a = value_text("relationship", before.get(rid)), value_text("relationship", after.get(rid))
+        rows.append(
+            {
+                "field": rid,
+                "label": f"{name} ({rid})",
+                "before": b,
+                "after": a,
+                "differs": a != b,
+                "script": "",
+            }
+        )
+    return rows

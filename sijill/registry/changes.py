@@ -12,12 +12,14 @@ belongs to the household or where it lives:
   (type and number) and relationship to the head (between relationships other than HEAD);
 - ``AREA``: the household's area (commune) and setting (urban or rural);
 - ``ADD_MEMBER``: a new member (never the head);
-- ``REMOVE_MEMBER``: a member leaves (never the head; name a new head first).
+- ``REMOVE_MEMBER``: a member leaves (never the head; name a new head first);
+- ``HEAD``: a new head of household, with every other member's relationship to them (the
+  whole household is checked again with the import's rules: one head, ages against the
+  head).
 
 A change request stores the new values and the ones they replace; nothing in the registry
 changes until another staff account approves it (``services.approve_change_request``,
-which refuses the maker: :class:`SelfApprovalError`). Changing who the head is has no
-request kind yet.
+which refuses the maker: :class:`SelfApprovalError`).
 
 Every value is checked with the bulk import's rules (``intake/validate.py``), so the web
 and the import cannot disagree.
@@ -57,6 +59,7 @@ STAFF_KINDS = (
     ChangeRequest.KIND_AREA,
     ChangeRequest.KIND_ADD_MEMBER,
     ChangeRequest.KIND_REMOVE_MEMBER,
+    ChangeRequest.KIND_HEAD,
 )
 NEW_MEMBER_FIELDS = tuple(sorted(services.PERSON_FIELDS | {"relationship", "id_type", "id_value"}))
 
@@ -246,7 +249,63 @@ def check(household: Household, kind: str, payload: dict[str, Any]) -> dict[str,
         if end_date < membership.start_date:
             raise RegistryValidationError({"end_date": "is before the membership started"})
         return {"person": person.registry_id, "end_date": end_date.isoformat(), "end_reason": end_reason}
+    if kind == ChangeRequest.KIND_HEAD:
+        return _check_head(household, payload)
     raise RegistryValidationError({"kind": f"unknown change request kind {kind!r}"})
+
+
+def _current(household: Household) -> list[Membership]:
+    return list(
+        Membership.live.filter(household=household, end_date__isnull=True, person__is_deleted=False)
+        .select_related("person")
+        .order_by("pk")
+    )
+
+
+def _check_head(household: Household, payload: dict[str, Any]) -> dict[str, Any]:
+    """A new head, and each other member's relationship to them (``relationships``: registry id
+    → relationship), checked as a whole household with the import's rules."""
+    new_head, _m = _member(household, payload.get("person"))
+    if _m.relationship == "HEAD":
+        raise RegistryValidationError({"person": "nothing changes: this person is the head now"})
+    given = {str(k): str(v or "").strip().upper() for k, v in (payload.get("relationships") or {}).items()}
+    members = _current(household)
+    rels: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for m in members:
+        rid = m.person.registry_id
+        if rid == new_head.registry_id:
+            continue
+        rel = given.get(rid) or m.relationship
+        if rel == "HEAD":
+            errors[f"relationship {rid}"] = (
+                "the household has more than one HEAD: give this member another relationship"
+            )
+        rels[rid] = rel
+    if errors:
+        raise RegistryValidationError(errors)
+    rels[new_head.registry_id] = "HEAD"
+    profile = services._profile()
+    hrow = {"household_ref": household.registry_id, "area_code": household.area.code, "milieu": household.milieu,
+            "registered_on": household.registered_on, **(household.socio or {})}  # fmt: skip
+    prows = []
+    for m in members:
+        row = services._person_row(m.person)
+        row.update(person_ref=m.person.registry_id, household_ref=household.registry_id,
+                   relationship=rels[m.person.registry_id])  # fmt: skip
+        prows.append(row)
+    result = validate.validate(
+        services._frame([hrow]), services._frame(prows), profile, today=timezone.localdate()
+    )
+    # Rows with a column are a member's own errors (the others say "rejected with its household").
+    for r in result.errors.filter((pl.col("table") == "persons") & (pl.col("column") != "")).iter_rows(
+        named=True
+    ):
+        rid = prows[r["row"] - 1]["person_ref"]
+        errors.setdefault(f"relationship {rid}", r["reason"])
+    if errors:
+        raise RegistryValidationError(errors)
+    return {"person": new_head.registry_id, "relationships": {k: v for k, v in rels.items()}}
 
 
 def before_of(household: Household, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +316,8 @@ def before_of(household: Household, kind: str, payload: dict[str, Any]) -> dict[
         if kind == ChangeRequest.KIND_REMOVE_MEMBER:
             return {"person": person.registry_id, **values, "start_date": membership.start_date.isoformat()}
         return {"person": person.registry_id, **{k: values.get(k, "") for k in payload if k != "person"}}
+    if kind == ChangeRequest.KIND_HEAD:
+        return {"relationships": {m.person.registry_id: m.relationship for m in _current(household)}}
     if kind == ChangeRequest.KIND_AREA:
         return {"area_code": household.area.code, "milieu": household.milieu}
     if kind == ChangeRequest.KIND_ADDRESS:
@@ -335,6 +396,28 @@ def _set_relationship(
     services._touch(hh, cs)
 
 
+def _set_head(hh: Household, head_id: str, relationships: dict[str, str], *, actor: Any, reason: str) -> None:
+    """Name the new head and set every member's relationship, in one change set. Everyone
+    else's relationship is written before the new head's, so the household never has two."""
+    hh = services._lock(hh.pk, hh.version)
+    cs = open_changeset(actor=actor, channel="CENTRE", reason=reason)
+    members = sorted(_current(hh), key=lambda m: m.person.registry_id == head_id)
+    for m in members:
+        rel = relationships.get(m.person.registry_id, m.relationship)
+        if rel != m.relationship:
+            old = snapshot(m)
+            m.relationship = rel
+            m.save(update_fields=["relationship"])
+            record(cs, "membership", m, old, HistoryEntry.OP_UPDATE, hh.pk)
+    head = next(m.person for m in members if m.person.registry_id == head_id)
+    old = snapshot(hh)
+    hh.head = head
+    services._bump(hh, cs.at)
+    hh.save(update_fields=["head", "version", "updated_at"])
+    record(cs, "household", hh, old, HistoryEntry.OP_UPDATE, hh.pk)
+    services._changed(hh, cs.actor_name, cs.reason)
+
+
 @transaction.atomic
 def apply(cr: ChangeRequest, *, actor: Any, reason: str) -> None:
     """Apply an approved staff request through the registry's write services."""
@@ -372,5 +455,7 @@ def apply(cr: ChangeRequest, *, actor: Any, reason: str) -> None:
             end_reason=p["end_reason"],
             **common,
         )
+    elif cr.kind == ChangeRequest.KIND_HEAD:
+        _set_head(hh, p["person"], p["relationships"], actor=actor, reason=reason)
     else:  # pragma: no cover - the caller dispatches only STAFF_KINDS
         raise RegistryValidationError({"kind": f"unknown change request kind {cr.kind!r}"})

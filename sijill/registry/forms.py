@@ -335,6 +335,38 @@ class AreaChangeForm(StaffForm):
         self.fields["request_reason"] = request_reason_field()
 
 
+class HeadChangeForm(StaffForm):
+    """A new head, and each member's relationship to them (``rel_<registry id>``)."""
+
+    person = forms.ChoiceField(label=_("New head of household"))
+
+    def __init__(self, *args: Any, members: list[Any], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        rels = code_choices("relationship", enums.RELATIONSHIP, blank=False)
+        label = dict(rels)
+        self._choice("person").choices = [("", "—")] + [
+            (m.person.registry_id, f"{m.person} · {label.get(m.relationship, m.relationship)}")
+            for m in members
+            if m.relationship != "HEAD"
+        ]
+        for m in members:
+            name = f"{m.person.given_name_lat} {m.person.family_name_lat}".strip() or (
+                f"{m.person.given_name_ar} {m.person.family_name_ar}"
+            )
+            self.fields[f"rel_{m.person.registry_id}"] = forms.ChoiceField(
+                label=_("%(name)s: relationship to the new head") % {"name": name},
+                choices=rels,
+                initial=m.relationship,
+                help_text=_("Ignored for the new head."),
+            )
+        self.fields["request_reason"] = request_reason_field()
+
+    def payload(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        rels = {k[4:]: v for k, v in d.items() if k.startswith("rel_") and k[4:] != d["person"]}
+        return {"person": d["person"], "relationships": rels}
+
+
 class RemovalForm(StaffForm):
     end_date = forms.CharField(
         label=_("Left the household on"),
@@ -382,6 +414,8 @@ def add_service_errors(form: forms.Form, errors: dict[str, str], fallback: str |
     """Put the registry's reasons (field → English reason) on the form's fields, translated."""
     for key, reason in errors.items():
         name = key.split(".")[-1]
+        if name.startswith("relationship "):  # a member of a new head's household
+            name = "rel_" + name.split(" ", 1)[1]
         name = {"id2_type": "id_type", "id2_value": "id_value"}.get(name, name)
         target = name if name in form.fields else fallback if fallback in form.fields else None
         form.add_error(target, reason_text(reason))

@@ -310,7 +310,7 @@ class ChangeRequest(models.Model):
     KIND_BIRTH, KIND_ADDRESS, KIND_SCHOOLING = "BIRTH", "ADDRESS", "SCHOOLING"
     # Sensitive edits made by staff on the web (maker-checker, sijill/registry/changes.py).
     KIND_PERSON, KIND_AREA = "PERSON", "AREA"
-    KIND_ADD_MEMBER, KIND_REMOVE_MEMBER = "ADD_MEMBER", "REMOVE_MEMBER"
+    KIND_ADD_MEMBER, KIND_REMOVE_MEMBER, KIND_HEAD = "ADD_MEMBER", "REMOVE_MEMBER", "HEAD"
     KINDS = [
         (KIND_BIRTH, "new birth"),
         (KIND_ADDRESS, "new address"),
@@ -319,6 +319,7 @@ class ChangeRequest(models.Model):
         (KIND_AREA, "the household's area"),
         (KIND_ADD_MEMBER, "a new member"),
         (KIND_REMOVE_MEMBER, "a member leaves"),
+        (KIND_HEAD, "a new head of household"),
     ]
     CHANNEL_PORTAL, CHANNEL_CENTRE = "PORTAL", "CENTRE"
     CHANNELS = [(CHANNEL_PORTAL, "citizen portal"), (CHANNEL_CENTRE, "at a centre")]

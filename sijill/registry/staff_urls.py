@@ -11,6 +11,7 @@ urlpatterns = [
     path("households/new/member-row/", v.member_row, name="household_member_row"),
     path("households/<str:registry_id>/edit/", v.edit, name="household_edit"),
     path("households/<str:registry_id>/edit/area/", v.request_area, name="household_request_area"),
+    path("households/<str:registry_id>/edit/head/", v.request_head, name="household_request_head"),
     path("households/<str:registry_id>/edit/member/", v.request_member, name="household_request_member"),
     path(
         "households/<str:registry_id>/members/<str:person_id>/change/",

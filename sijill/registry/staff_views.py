@@ -309,6 +309,21 @@ def request_member(request: HttpRequest, registry_id: str) -> HttpResponseBase:
 
 
 @capability_required(Cap.EDIT_HOUSEHOLDS)
+def request_head(request: HttpRequest, registry_id: str) -> HttpResponseBase:
+    hh = _household(request, registry_id)
+    form = forms.HeadChangeForm(request.POST or None, members=current_members(hh))
+    payload = form.payload() if request.method == "POST" and form.is_valid() else None
+    return _request_page(
+        request,
+        hh,
+        kind=ChangeRequest.KIND_HEAD,
+        form=form,
+        payload=payload,
+        title=_("A new head of household"),
+    )
+
+
+@capability_required(Cap.EDIT_HOUSEHOLDS)
 def request_area(request: HttpRequest, registry_id: str) -> HttpResponseBase:
     hh = _household(request, registry_id)
     form = forms.AreaChangeForm(request.POST or None, areas=_areas(request))

@@ -297,3 +297,56 @@ def test_a_household_outside_the_areas_cannot_be_edited(client, enumerator, geo)
     head = Membership.objects.get(household=rabat_hh, relationship="HEAD").person
     url = reverse("person_request_change", args=[rabat_hh.registry_id, head.registry_id])
     assert client.post(url, {"given_name_lat": "X"}).status_code == 404
+
+
+def test_a_new_head_is_checked_as_a_whole_household_and_applied_on_approval(
+    client, enumerator, checker, family
+):
+    head = Membership.objects.get(household=family, relationship="HEAD").person
+    spouse = _spouse(family)
+    client.force_login(enumerator)
+    url = reverse("household_request_head", args=[family.registry_id])
+    assert client.get(url).status_code == 200
+    # The head's new relationship is HEAD too: two heads, refused on that member's field.
+    r = client.post(url, {"person": spouse.registry_id, f"rel_{head.registry_id}": "HEAD",
+                          f"rel_{spouse.registry_id}": "SPOUSE", "request_reason": "Veuve"})  # fmt: skip
+    html = r.content.decode()
+    assert f'id="id_rel_{head.registry_id}_errors"' in html and ChangeRequest.objects.count() == 0
+    r = client.post(url, {"person": spouse.registry_id, f"rel_{head.registry_id}": "SPOUSE",
+                          f"rel_{spouse.registry_id}": "SPOUSE", "request_reason": "Le mari a émigré"})  # fmt: skip
+    assert r.status_code == 302
+    cr = ChangeRequest.objects.get()
+    assert Household.objects.get(pk=family.pk).head_id == head.pk
+    client.force_login(checker)
+    page = client.get(reverse("change_request", args=[cr.pk])).content.decode()
+    assert f"Fatima Zahra El Alaoui ({spouse.registry_id})" in page and page.count("≠ Modifié") == 2
+    services.approve_change_request(cr.pk, actor=checker)
+    hh = Household.objects.get(pk=family.pk)
+    assert hh.head_id == spouse.pk
+    rels = dict(Membership.objects.filter(household=hh).values_list("person_id", "relationship"))
+    assert rels == {spouse.pk: "HEAD", head.pk: "SPOUSE"}
+    assert HistoryEntry.objects.filter(entity="membership", household_id=hh.pk, op="U").count() == 2
+
+
+def test_a_child_cannot_be_named_head(enumerator, family):
+    child = changes.request_change(
+        family, "ADD_MEMBER",
+        {"relationship": "CHILD", "given_name_lat": "Youssef", "family_name_lat": "El Alaoui", "sex": "M",
+         "birth_date": "2015-09-30"},
+        actor=enumerator, reason="x",
+    )  # fmt: skip
+    services.approve_change_request(child.pk, actor=staff.staff("sw2", "SOCIAL_WORKER", ("MA-CAS",)))
+    kid = Person.objects.get(given_name_lat="Youssef")
+    with pytest.raises(services.RegistryValidationError) as exc:
+        changes.request_change(family, "HEAD", {"person": kid.registry_id}, actor=enumerator, reason="x")
+    head = Membership.objects.get(household=family, relationship="HEAD").person
+    assert exc.value.errors == {f"relationship {head.registry_id}": (
+        "the household has more than one HEAD: give this member another relationship"
+    )}  # fmt: skip
+    rels = {head.registry_id: "PARENT", _spouse(family).registry_id: "PARENT"}
+    with pytest.raises(services.RegistryValidationError) as exc:
+        changes.request_change(family, "HEAD", {"person": kid.registry_id, "relationships": rels},
+                               actor=enumerator, reason="x")  # fmt: skip
+    assert exc.value.errors == {
+        f"relationship {kid.registry_id}": "the head of household must be at least 15 years old"
+    }

@@ -31,6 +31,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='changerequest',
             name='kind',
-            field=models.CharField(choices=[('BIRTH', 'new birth'), ('ADDRESS', 'new address'), ('SCHOOLING', "child's schooling"), ('PERSON', "a member's identity"), ('AREA', "the household's area"), ('ADD_MEMBER', 'a new member'), ('REMOVE_MEMBER', 'a member leaves')], max_length=16),
+            field=models.CharField(choices=[('BIRTH', 'new birth'), ('ADDRESS', 'new address'), ('SCHOOLING', "child's schooling"), ('PERSON', "a member's identity"), ('AREA', "the household's area"), ('ADD_MEMBER', 'a new member'), ('REMOVE_MEMBER', 'a member leaves'), ('HEAD', 'a new head of household')], max_length=16),
         ),
     ]
