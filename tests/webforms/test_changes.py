@@ -220,6 +220,18 @@ def test_a_requested_value_is_checked_with_the_imports_rules(client, enumerator,
     assert head.registry_id in exc.value.errors["id_value"]
 
 
+def _add_child(hh, birth_date, maker, checker):
+    """Youssef joins the household through an approved request."""
+    cr = changes.request_change(
+        hh, "ADD_MEMBER",
+        {"relationship": "CHILD", "given_name_lat": "Youssef", "family_name_lat": "El Alaoui", "sex": "M",
+         "birth_date": birth_date},
+        actor=maker, reason="naissance",
+    )  # fmt: skip
+    services.approve_change_request(cr.pk, actor=checker)
+    return Person.objects.get(given_name_lat="Youssef")
+
+
 def test_an_identifier_a_new_member_and_a_departure_apply_on_approval(enumerator, checker, family):
     spouse = _spouse(family)
     cr = changes.request_change(
@@ -228,14 +240,7 @@ def test_an_identifier_a_new_member_and_a_departure_apply_on_approval(enumerator
     )  # fmt: skip
     services.approve_change_request(cr.pk, actor=checker)
     assert {i.value for i in spouse.identifiers.filter(is_deleted=False)} == {"AB654321"}
-    cr = changes.request_change(
-        family, "ADD_MEMBER",
-        {"relationship": "CHILD", "given_name_lat": "Youssef", "family_name_lat": "El Alaoui", "sex": "M",
-         "birth_date": "2012-09-30"},
-        actor=enumerator, reason="naissance",
-    )  # fmt: skip
-    services.approve_change_request(cr.pk, actor=checker)
-    child = Person.objects.get(given_name_lat="Youssef")
+    child = _add_child(family, "2012-09-30", enumerator, checker)
     m = Membership.objects.get(person=child)
     assert (m.household_id, m.relationship, m.end_date) == (family.pk, "CHILD", None)
     cr = changes.request_change(
@@ -329,14 +334,7 @@ def test_a_new_head_is_checked_as_a_whole_household_and_applied_on_approval(
 
 
 def test_a_child_cannot_be_named_head(enumerator, family):
-    child = changes.request_change(
-        family, "ADD_MEMBER",
-        {"relationship": "CHILD", "given_name_lat": "Youssef", "family_name_lat": "El Alaoui", "sex": "M",
-         "birth_date": "2015-09-30"},
-        actor=enumerator, reason="x",
-    )  # fmt: skip
-    services.approve_change_request(child.pk, actor=staff.staff("sw2", "SOCIAL_WORKER", ("MA-CAS",)))
-    kid = Person.objects.get(given_name_lat="Youssef")
+    kid = _add_child(family, "2015-09-30", enumerator, staff.staff("sw2", "SOCIAL_WORKER", ("MA-CAS",)))
     with pytest.raises(services.RegistryValidationError) as exc:
         changes.request_change(family, "HEAD", {"person": kid.registry_id}, actor=enumerator, reason="x")
     head = Membership.objects.get(household=family, relationship="HEAD").person
