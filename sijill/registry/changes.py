@@ -192,9 +192,7 @@ def check(household: Household, kind: str, payload: dict[str, Any]) -> dict[str,
             raise RegistryValidationError({"id_value": "an identifier cannot be removed with this request"})
         merged = {**services._person_row(person), **{f: v or None for f, v in given.items()}}
         merged.update(person_ref=person.registry_id, household_ref=household.registry_id)
-        merged.setdefault("relationship", membership.relationship)
-        if not merged.get("relationship"):
-            merged["relationship"] = membership.relationship
+        merged["relationship"] = merged.get("relationship") or membership.relationship
         _check_person_row(merged, person.pk)
         if "id_type" in changed or "id_value" in changed:
             changed["id_type"], changed["id_value"] = given["id_type"], given["id_value"]
