@@ -157,6 +157,10 @@ GROUP_LABELS = {
     "finance": _("Loans"),
     "expenses": _("Expenses"),
     "agriculture": _("Farming and livestock"),
+    "amenities": _("Water, energy and sanitation"),
+    "food": _("Food"),
+    "land": _("Land"),
+    "livestock": _("Livestock"),
 }
 
 

@@ -160,3 +160,20 @@ def test_members_are_added_and_removed_with_htmx_and_without_javascript(client, 
 def test_roles_without_the_capability_cannot_register(client, geo):
     client.force_login(staff.staff("sw", "SOCIAL_WORKER", ("MA-CAS",)))
     assert client.get(reverse("household_register")).status_code == 403
+
+
+def test_the_form_follows_the_country_profile(client, settings):
+    """Mali: its communes, identity documents and questionnaire; nothing of Morocco's."""
+    from sijill.countries import get_profile
+    from sijill.registry.geography import ensure_geography
+
+    settings.SIJILL_COUNTRY = "ML"
+    ml = get_profile("ml")
+    ensure_geography(ml)
+    client.force_login(staff.staff("adm-ml", "ADMIN", national=True))
+    html = client.get(reverse("household_register")).content.decode()
+    commune_ml = next(a for a in ml.areas if a.level == ml.lowest_level)
+    assert f'value="{commune_ml.code}"' in html and 'value="MA-' not in html
+    assert all(f'<option value="{t}">' in html for t in ml.id_types) and 'value="CNIE"' not in html
+    assert all(f'name="{q.name}"' in html for q in ml.questionnaire.questions)
+    assert "<legend>Élevage</legend>" in html
