@@ -29,6 +29,11 @@ urlpatterns = [
     path("households/", registry_views.household_list, name="households"),
     path("households/<str:registry_id>/", registry_views.household_detail, name="household"),
     path(
+        "households/<str:registry_id>/entitlements/",
+        registry_views.household_entitlements,
+        name="household_entitlements",
+    ),
+    path(
         "households/<str:registry_id>/history/",
         registry_views.household_history,
         name="household_history",

@@ -188,6 +188,7 @@ URL_ACCESS: Mapping[str, Access] = {
     "password_change_done": LOGIN,
     "households": needs(Cap.VIEW_HOUSEHOLDS),
     "household": needs(Cap.VIEW_HOUSEHOLDS),
+    "household_entitlements": needs(Cap.VIEW_HOUSEHOLDS),
     "household_history": needs(Cap.VIEW_HISTORY),
     "statistics": needs(Cap.VIEW_STATISTICS),
     # Duplicate review (issue 5, staff screens).
@@ -263,10 +264,12 @@ MENU: tuple[MenuItem, ...] = (
         Cap.VIEW_HOUSEHOLDS,
         (
             "household",
+            "household_entitlements",
             "household_history",
             "household_edit",
             "household_request_area",
             "household_request_member",
+            "household_request_head",
             "person_request_change",
             "person_request_removal",
         ),

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 
 from sijill.accounts.access import capability_required
@@ -76,6 +77,23 @@ def household_detail(request: HttpRequest, registry_id: str) -> HttpResponse:
             "events": selectors.household_timeline(household) if can_see_history else None,
         },
     )
+
+
+@capability_required(Cap.VIEW_HOUSEHOLDS)
+def household_entitlements(request: HttpRequest, registry_id: str) -> HttpResponse:
+    """Each programme's amount taken apart by the rules (loaded into the household page by htmx;
+    a page of its own without JavaScript)."""
+    household = _household(request, registry_id)
+    lang = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    found = targeting_selectors.entitlements(household, lang)
+    context = {
+        "household": household,
+        "paying": [e for e in found if e.eligible and e.total],
+        "today": timezone.localdate(),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "registry/_entitlements.html", context)
+    return render(request, "registry/household_entitlements.html", context)
 
 
 @capability_required(Cap.VIEW_HISTORY)
