@@ -25,6 +25,8 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # Registering and changing households (before households/<registry_id>/: "new" is not an id).
+    path("", include("sijill.registry.staff_urls")),
     path("households/", registry_views.household_list, name="households"),
     path("households/<str:registry_id>/", registry_views.household_detail, name="household"),
     path(

@@ -75,6 +75,7 @@ def household_detail(request: HttpRequest, registry_id: str) -> HttpResponse:
             "merged_records": identity_selectors.household_merges(household),
             "can_see_history": can_see_history,
             "can_see_duplicates": user_can(request.user, Cap.VIEW_DUPLICATES),
+            "can_edit": user_can(request.user, Cap.EDIT_HOUSEHOLDS),
             "events": selectors.household_timeline(household) if can_see_history else None,
         },
     )

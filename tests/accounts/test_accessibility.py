@@ -30,7 +30,13 @@ from django.utils import timezone
 from sijill.accounts.permissions import ANONYMOUS, Expect, Role, access_for
 from sijill.accounts.services import set_staff_role
 from tests import staff
-from tests.accounts.test_permission_matrix import _candidate, _finished_import, _url, url_patterns
+from tests.accounts.test_permission_matrix import (
+    _candidate,
+    _change_samples,
+    _finished_import,
+    _url,
+    url_patterns,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +213,12 @@ def test_every_staff_page_is_labelled_for_screen_readers(lang, django_user_model
     hh = staff.household("MA-CAS", amount="1234.50")
     user = django_user_model.objects.create(username="u-admin")  # the owner of _finished_import()
     set_staff_role(user, Role.ADMIN, national=True)
-    samples = {"candidate_id": _candidate(hh).pk, "upload_id": _finished_import().pk, "kind": "errors"}
+    samples = {
+        "candidate_id": _candidate(hh).pk,
+        "upload_id": _finished_import().pk,
+        "kind": "errors",
+        **_change_samples(hh),
+    }
     client = Client(headers={"accept-language": lang})
     client.force_login(user)
     checked, wrong = 0, []

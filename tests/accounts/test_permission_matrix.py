@@ -147,9 +147,30 @@ def _finished_import() -> Any:
     return upload
 
 
+def _change_samples(hh: Any) -> dict[str, Any]:
+    """A member of the household and a pending change request of it (the staff forms' pages)."""
+    from django.utils import timezone
+
+    from sijill.registry.models import ChangeRequest, Membership
+
+    head = Membership.objects.get(household=hh, relationship="HEAD").person
+    cr = ChangeRequest.objects.create(
+        household=hh,
+        kind=ChangeRequest.KIND_ADDRESS,
+        payload={"address": "1 rue Neuve"},
+        created_at=timezone.now(),
+    )
+    return {"person_id": head.registry_id, "change_request_id": cr.pk}
+
+
 def test_every_url_answers_every_role_as_the_matrix_says(clients):
     hh = staff.household("MA-CAS")
-    samples = {"candidate_id": _candidate(hh).pk, "upload_id": _finished_import().pk, "kind": "errors"}
+    samples = {
+        "candidate_id": _candidate(hh).pk,
+        "upload_id": _finished_import().pk,
+        "kind": "errors",
+        **_change_samples(hh),
+    }
     patterns = url_patterns()
     assert len(patterns) > 40  # ours and the admin's
     wrong = []
