@@ -31,6 +31,9 @@
     after 10 idle minutes (and at most 60 minutes after the code, ``SIJILL_PORTAL_MAX_MINUTES``).
 ``SIJILL_PORTAL_REQUESTS_PER_ID``, ``SIJILL_PORTAL_REQUESTS_PER_IP``, ``SIJILL_PORTAL_REQUEST_WINDOW_MINUTES``
     Code requests allowed per identifier (3) and per client address (10) within the window (60).
+``SIJILL_TRUTH_FILE``
+    The synthetic truth (``truth.csv`` of ``sijill synth``) the dashboard measures targeting
+    quality against; default the newest ``var/demo/<country>-*/truth.csv``. See docs/web.md.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ INSTALLED_APPS = [
     # Citizen portal (issue 5): one-time codes, declarations, complaints.
     "sijill.portal",
     "sijill.grievances",
+    # Household imports from the web (issue 5, staff screens): docs/web.md.
+    "sijill.imports",
 ]
 
 MIDDLEWARE = [
@@ -214,3 +219,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SIJILL_LOG_LEVEL", "WARNING")},
 }
+
+# --- Dashboards (docs/web.md): the synthetic truth (truth.csv of `sijill synth`) that targeting
+# quality is measured against. Empty: the newest var/demo/<country>-*/truth.csv, if any.
+SIJILL_TRUTH_FILE = os.environ.get("SIJILL_TRUTH_FILE", "")

@@ -9,6 +9,7 @@ from django.views.i18n import set_language
 
 from sijill import views
 from sijill.accounts import views as account_views
+from sijill.dashboards import views as dashboard_views
 from sijill.identity import views as identity_views
 from sijill.registry import views as registry_views
 
@@ -24,19 +25,29 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # Registering and changing households (before households/<registry_id>/: "new" is not an id).
+    path("", include("sijill.registry.staff_urls")),
     path("households/", registry_views.household_list, name="households"),
     path("households/<str:registry_id>/", registry_views.household_detail, name="household"),
+    path(
+        "households/<str:registry_id>/entitlements/",
+        registry_views.household_entitlements,
+        name="household_entitlements",
+    ),
     path(
         "households/<str:registry_id>/history/",
         registry_views.household_history,
         name="household_history",
     ),
-    path("statistics/", registry_views.statistics, name="statistics"),
+    path("statistics/", dashboard_views.statistics, name="statistics"),
+    path("simulator/", dashboard_views.simulate, name="simulator"),
     # Duplicate review (issue 5, staff screens).
     path("review/", identity_views.queue, name="review_queue"),
     path("review/<int:candidate_id>/", identity_views.candidate, name="review_candidate"),
     path("review/<int:candidate_id>/decide/", identity_views.decide, name="review_decide"),
     path("review/<int:candidate_id>/undo/", identity_views.unmerge, name="review_unmerge"),
+    # Household imports from the web (issue 5, staff screens).
+    path("imports/", include("sijill.imports.urls")),
     # The language switch works before logging in too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

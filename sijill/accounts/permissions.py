@@ -58,6 +58,14 @@ class Cap(enum.StrEnum):
     # Duplicate review (issue 5, staff screens): read the queue, decide pairs and undo merges.
     VIEW_DUPLICATES = "view_duplicates"
     REVIEW_DUPLICATES = "review_duplicates"
+    # Policy simulator (issue 5): change thresholds and amounts, compare with current law.
+    RUN_SIMULATIONS = "run_simulations"
+    # Household imports from the web (issue 5, staff screens): upload, follow, download rejects.
+    IMPORT_HOUSEHOLDS = "import_households"
+    # Registering and changing households on the web; maker-checker of sensitive changes.
+    EDIT_HOUSEHOLDS = "edit_households"
+    VIEW_CHANGES = "view_changes"
+    DECIDE_CHANGES = "decide_changes"
 
 
 CAP_LABELS: Mapping[Cap, Promise] = {
@@ -67,6 +75,15 @@ CAP_LABELS: Mapping[Cap, Promise] = {
     Cap.ADMINISTER: _("Administration: staff accounts, roles, areas (Django admin)"),
     Cap.VIEW_DUPLICATES: _("Read the possible duplicates and their decisions (in the account's areas)"),
     Cap.REVIEW_DUPLICATES: _("Decide possible duplicates: merge or keep apart, undo a merge"),
+    Cap.RUN_SIMULATIONS: _("Simulate changed thresholds and amounts against current law (whole country)"),
+    Cap.IMPORT_HOUSEHOLDS: _(
+        "Import files of households (in the account's areas) and read their rejected rows"
+    ),
+    Cap.EDIT_HOUSEHOLDS: _(
+        "Register households and change them (in the account's areas); sensitive changes wait for approval"
+    ),
+    Cap.VIEW_CHANGES: _("Read the requested changes to households (in the account's areas)"),
+    Cap.DECIDE_CHANGES: _("Approve or reject changes asked for by someone else"),
 }
 
 R = Role
@@ -79,6 +96,11 @@ ROLES_WITH: Mapping[Cap, frozenset[Role]] = {
     Cap.ADMINISTER: frozenset({R.ADMIN}),
     Cap.VIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.AUDITOR, R.ADMIN}),
     Cap.REVIEW_DUPLICATES: frozenset({R.DEDUP_REVIEWER, R.ADMIN}),
+    Cap.RUN_SIMULATIONS: frozenset({R.POLICY_ANALYST, R.ADMIN}),
+    Cap.IMPORT_HOUSEHOLDS: frozenset({R.ENUMERATOR, R.ADMIN}),
+    Cap.EDIT_HOUSEHOLDS: frozenset({R.ENUMERATOR, R.ADMIN}),
+    Cap.VIEW_CHANGES: frozenset({R.ENUMERATOR, R.SOCIAL_WORKER, R.AUDITOR, R.ADMIN}),
+    Cap.DECIDE_CHANGES: frozenset({R.SOCIAL_WORKER, R.ADMIN}),
 }
 
 
@@ -176,6 +198,7 @@ URL_ACCESS: Mapping[str, Access] = {
     "password_change_done": LOGIN,
     "households": needs(Cap.VIEW_HOUSEHOLDS),
     "household": needs(Cap.VIEW_HOUSEHOLDS),
+    "household_entitlements": needs(Cap.VIEW_HOUSEHOLDS),
     "household_history": needs(Cap.VIEW_HISTORY),
     "statistics": needs(Cap.VIEW_STATISTICS),
     # Duplicate review (issue 5, staff screens).
@@ -183,6 +206,26 @@ URL_ACCESS: Mapping[str, Access] = {
     "review_candidate": needs(Cap.VIEW_DUPLICATES),
     "review_decide": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
     "review_unmerge": Access("capability", Cap.REVIEW_DUPLICATES, method="POST"),
+    # Policy simulator (issue 5); its CSV is the same URL with ?download=.
+    "simulator": needs(Cap.RUN_SIMULATIONS),
+    # Household imports (issue 5, staff screens).
+    "imports": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_detail": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_progress": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_file": needs(Cap.IMPORT_HOUSEHOLDS),
+    "import_rerun": Access("capability", Cap.IMPORT_HOUSEHOLDS, method="POST"),
+    # Registering and changing households; requested changes (maker-checker).
+    "household_register": needs(Cap.EDIT_HOUSEHOLDS),
+    "household_member_row": needs(Cap.EDIT_HOUSEHOLDS),
+    "household_edit": needs(Cap.EDIT_HOUSEHOLDS),
+    "household_request_area": needs(Cap.EDIT_HOUSEHOLDS),
+    "household_request_member": needs(Cap.EDIT_HOUSEHOLDS),
+    "household_request_head": needs(Cap.EDIT_HOUSEHOLDS),
+    "person_request_change": needs(Cap.EDIT_HOUSEHOLDS),
+    "person_request_removal": needs(Cap.EDIT_HOUSEHOLDS),
+    "change_requests": needs(Cap.VIEW_CHANGES),
+    "change_request": needs(Cap.VIEW_CHANGES),
+    "change_request_decide": Access("capability", Cap.DECIDE_CHANGES, method="POST"),
     "admin:*": ADMIN_SITE,
     # Django's admin login shows its form to anyone (and sends a logged-in administrator on
     # to the admin index); its logout takes a POST, sends a non-administrator to /admin/ and
@@ -237,7 +280,31 @@ MENU: tuple[MenuItem, ...] = (
         _("Households"),
         _("Find a household in your areas: members, programme decisions, history."),
         Cap.VIEW_HOUSEHOLDS,
-        ("household", "household_history"),
+        (
+            "household",
+            "household_entitlements",
+            "household_history",
+            "household_edit",
+            "household_request_area",
+            "household_request_member",
+            "household_request_head",
+            "person_request_change",
+            "person_request_removal",
+        ),
+    ),
+    MenuItem(
+        "household_register",
+        _("Register"),
+        _("Register a new household with its members, in your areas."),
+        Cap.EDIT_HOUSEHOLDS,
+        ("household_member_row",),
+    ),
+    MenuItem(
+        "change_requests",
+        _("Changes"),
+        _("Changes to households waiting for approval: compare before and after, approve or reject."),
+        Cap.VIEW_CHANGES,
+        ("change_request", "change_request_decide"),
     ),
     MenuItem(
         "statistics",
@@ -246,11 +313,24 @@ MENU: tuple[MenuItem, ...] = (
         Cap.VIEW_STATISTICS,
     ),
     MenuItem(
+        "simulator",
+        _("Policy simulator"),
+        _("Change programme thresholds and amounts and compare with current law."),
+        Cap.RUN_SIMULATIONS,
+    ),
+    MenuItem(
         "review_queue",
         _("Duplicates"),
         _("Possible duplicate persons in your areas: compare, decide, undo a merge."),
         Cap.VIEW_DUPLICATES,
         ("review_candidate", "review_decide", "review_unmerge"),
+    ),
+    MenuItem(
+        "imports",
+        _("Imports"),
+        _("Load a file of households, follow its progress, download the rejected rows."),
+        Cap.IMPORT_HOUSEHOLDS,
+        ("import_detail", "import_progress", "import_file", "import_rerun"),
     ),
     MenuItem(
         "admin:index",

@@ -308,7 +308,19 @@ class ChangeRequest(models.Model):
     """
 
     KIND_BIRTH, KIND_ADDRESS, KIND_SCHOOLING = "BIRTH", "ADDRESS", "SCHOOLING"
-    KINDS = [(KIND_BIRTH, "new birth"), (KIND_ADDRESS, "new address"), (KIND_SCHOOLING, "child's schooling")]
+    # Sensitive edits made by staff on the web (maker-checker, sijill/registry/changes.py).
+    KIND_PERSON, KIND_AREA = "PERSON", "AREA"
+    KIND_ADD_MEMBER, KIND_REMOVE_MEMBER, KIND_HEAD = "ADD_MEMBER", "REMOVE_MEMBER", "HEAD"
+    KINDS = [
+        (KIND_BIRTH, "new birth"),
+        (KIND_ADDRESS, "new address"),
+        (KIND_SCHOOLING, "child's schooling"),
+        (KIND_PERSON, "a member's identity"),
+        (KIND_AREA, "the household's area"),
+        (KIND_ADD_MEMBER, "a new member"),
+        (KIND_REMOVE_MEMBER, "a member leaves"),
+        (KIND_HEAD, "a new head of household"),
+    ]
     CHANNEL_PORTAL, CHANNEL_CENTRE = "PORTAL", "CENTRE"
     CHANNELS = [(CHANNEL_PORTAL, "citizen portal"), (CHANNEL_CENTRE, "at a centre")]
     PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
@@ -322,6 +334,20 @@ class ChangeRequest(models.Model):
     channel = models.CharField(max_length=16, choices=CHANNELS, default=CHANNEL_PORTAL)
     status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
     created_at = models.DateTimeField()
+    # The maker: the staff account that asked for the change (empty when a citizen declared it
+    # on the portal). The checker (decided_by) must be another account.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    request_reason = models.TextField(blank=True, help_text="Why the maker asks for the change")
+    before = models.JSONField(
+        default=dict, blank=True, help_text="The values the change replaces, when asked"
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

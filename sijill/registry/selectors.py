@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Model, QuerySet
+from django.db.models import Model, QuerySet
 
 from sijill.core.history import snapshot
 from sijill.core.models import ChangeSet, HistoryEntry
-from sijill.registry.models import AdminArea, ExternalIdentifier, Household, Membership, Person
+from sijill.registry.models import ExternalIdentifier, Household, Membership, Person
 
 
 def registry_stats() -> dict[str, int]:
@@ -59,16 +59,6 @@ def current_members(household: Household) -> list[Membership]:
     )
     rows.sort(key=lambda m: (m.relationship != "HEAD", m.person.birth_date))
     return rows
-
-
-def households_by_region(qs: QuerySet[Household]) -> list[tuple[AdminArea | None, int]]:
-    """Live households of ``qs`` counted by top-level area (region), largest first."""
-    counts: dict[str, int] = {}
-    for row in qs.filter(is_deleted=False).values("area_path").annotate(n=Count("id")).order_by():
-        top = row["area_path"].split("/", 1)[0]
-        counts[top] = counts.get(top, 0) + row["n"]
-    areas = AdminArea.objects.in_bulk(list(counts), field_name="code")
-    return sorted(((areas.get(c), n) for c, n in counts.items()), key=lambda t: -t[1])
 
 
 def state_as_of(entity: str, obj: Model, created_at: dt.datetime, at: dt.datetime) -> dict[str, Any] | None:

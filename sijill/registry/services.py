@@ -476,6 +476,10 @@ def check_change_request(household: Household, kind: str, payload: dict[str, Any
         if errors.height:
             raise RegistryValidationError(_errors_dict(errors))
         return {**{k: _s(v) for k, v in clean.items()}, "relationship": "CHILD"}
+    from sijill.registry import changes as staff_changes
+
+    if kind in staff_changes.STAFF_KINDS:
+        return staff_changes.check(household, kind, payload)
     if kind == ChangeRequest.KIND_SCHOOLING:
         person = Person.live.filter(registry_id=payload.get("person")).first()
         member = (
@@ -528,6 +532,16 @@ def _pending(change_request_id: int) -> Any:
     return cr
 
 
+def _not_the_maker(cr: Any, actor: Any) -> None:
+    """Maker-checker: the account that asked for a change never decides it."""
+    from sijill.registry.changes import SelfApprovalError
+
+    if cr.requested_by_id is not None and cr.requested_by_id == actor.pk:
+        raise SelfApprovalError(
+            f"change request {cr.pk} was asked for by {actor.get_username()}: another staff member must decide it"
+        )
+
+
 @transaction.atomic
 def approve_change_request(change_request_id: int, *, actor: Any, note: str = "") -> Any:
     """Apply a pending change request through the registry's write services (history,
@@ -540,13 +554,21 @@ def approve_change_request(change_request_id: int, *, actor: Any, note: str = ""
 
     if actor is None or not getattr(actor, "pk", None):
         raise ValueError("a staff account must approve a change request")
+    from sijill.registry import changes as staff_changes
+
     cr = _pending(change_request_id)
+    _not_the_maker(cr, actor)
     hh = cr.household
     check_change_request(hh, cr.kind, cr.payload)  # the registry may have changed since
     p = cr.payload
     reason = f"change request {cr.pk} ({cr.kind.lower()}) declared on the {cr.get_channel_display()}"
     common = {"actor": actor, "channel": "ONLINE", "reason": reason}
-    if cr.kind == ChangeRequest.KIND_ADDRESS:
+    if cr.kind in staff_changes.STAFF_KINDS:
+        by = cr.requested_by.get_username() if cr.requested_by else "?"
+        staff_changes.apply(
+            cr, actor=actor, reason=f"change request {cr.pk} ({cr.kind.lower()}) asked by {by}"
+        )
+    elif cr.kind == ChangeRequest.KIND_ADDRESS:
         update_household(hh.pk, expected_version=hh.version, changes={"address": p["address"]}, **common)
     elif cr.kind == ChangeRequest.KIND_BIRTH:
         member = {k: v for k, v in p.items() if k != "relationship"}
@@ -573,6 +595,7 @@ def reject_change_request(change_request_id: int, *, actor: Any, reason: str) ->
     if not reason.strip():
         raise RegistryValidationError({"reason": "a reason is required to reject a change request"})
     cr = _pending(change_request_id)
+    _not_the_maker(cr, actor)
     cr.status, cr.decided_by, cr.decided_at, cr.reason = ChangeRequest.REJECTED, actor, timezone.now(), reason
     cr.save()
     return cr

@@ -1,4 +1,6 @@
-"""Staff pages of the registry: households (area-scoped), a household, its history, statistics.
+"""Staff pages of the registry: households (area-scoped), a household, its history.
+
+Statistics are in :mod:`sijill.dashboards`.
 
 Every read goes through :func:`sijill.accounts.selectors.scope_households`, so a household
 outside the account's areas is a 404 like one that does not exist.
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 
 from sijill.accounts.access import capability_required
@@ -82,9 +85,27 @@ def household_detail(request: HttpRequest, registry_id: str) -> HttpResponse:
             "merged_records": identity_selectors.household_merges(household),
             "can_see_history": can_see_history,
             "can_see_duplicates": user_can(request.user, Cap.VIEW_DUPLICATES),
+            "can_edit": user_can(request.user, Cap.EDIT_HOUSEHOLDS),
             "events": selectors.household_timeline(household) if can_see_history else None,
         },
     )
+
+
+@capability_required(Cap.VIEW_HOUSEHOLDS)
+def household_entitlements(request: HttpRequest, registry_id: str) -> HttpResponse:
+    """Each programme's amount taken apart by the rules (loaded into the household page by htmx;
+    a page of its own without JavaScript)."""
+    household = _household(request, registry_id)
+    lang = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    found = targeting_selectors.entitlements(household, lang)
+    context = {
+        "household": household,
+        "paying": [e for e in found if e.eligible and e.total],
+        "today": timezone.localdate(),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "registry/_entitlements.html", context)
+    return render(request, "registry/household_entitlements.html", context)
 
 
 @capability_required(Cap.VIEW_HISTORY)
@@ -94,18 +115,4 @@ def household_history(request: HttpRequest, registry_id: str) -> HttpResponse:
         request,
         "registry/household_history.html",
         {"household": household, "events": selectors.household_timeline(household)},
-    )
-
-
-@capability_required(Cap.VIEW_STATISTICS)
-def statistics(request: HttpRequest) -> HttpResponse:
-    households = scope_households(Household.live.all(), request.user)
-    return render(
-        request,
-        "registry/statistics.html",
-        {
-            "regions": selectors.households_by_region(households),
-            "total": households.count(),
-            "programmes": programme_selectors.programme_totals(households),
-        },
     )

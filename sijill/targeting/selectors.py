@@ -171,3 +171,125 @@ def explain(assessment: Assessment, lang: str = "fr") -> Explanation:
         region_constant=float(model.region_constant[assessment.milieu].get(assessment.region, 0.0)),
         items=items,
     )
+
+
+# --------------------------------------------------------------------------- entitlements
+
+
+@dataclass
+class PartLine:
+    label: str
+    amount: float
+
+
+@dataclass
+class MemberLine:
+    person_id: int
+    name: str
+    values: list[tuple[str, str, float]]  # (label, format, value)
+
+
+@dataclass
+class Entitlement:
+    """A programme's amount for one household, taken apart by the rules that make it."""
+
+    code: str
+    name: str
+    currency: str
+    amount_kind: str
+    eligible: bool
+    total: float | None
+    parts: list[PartLine]
+    members: list[MemberLine]
+    member_labels: list[tuple[str, str]]  # (label, format) of the member columns
+    one_offs: list[PartLine]
+    decided_amount: float | None  # the amount of the current decision, if any
+
+    @property
+    def parts_total(self) -> float:
+        return sum(p.amount for p in self.parts)
+
+    @property
+    def differs_from_decision(self) -> bool:
+        """The household changed since its decision: the next assessment will change the amount."""
+        if self.decided_amount is None or self.total is None:
+            return False
+        return abs(self.decided_amount - self.total) > 0.005
+
+
+def entitlements(household: Any, lang: str = "fr", as_of: Any = None) -> list[Entitlement]:
+    """Each programme's eligibility and amount for ``household`` on ``as_of`` (today), with the
+    parts of the amount and what each member brings, computed by the country's rules.
+
+    The rules run on this one household (a simulation of a few persons: tens of
+    milliseconds). Decisions store the total only; this is how a social worker or the
+    household sees where the total comes from.
+    """
+    import datetime as dt
+
+    import numpy as np
+    from django.utils import timezone
+
+    from sijill.targeting import population
+    from sijill.targeting.openfisca.system import load_rules
+
+    day: dt.date = as_of or timezone.localdate()
+    rules = load_rules(household.country)
+    pop = population.load(household.country, day, [household.pk], bulk=False)
+    if pop.size == 0:
+        return []
+    period = compute.period_of(day)
+    sim = compute.build(rules, pop, period)
+
+    def household_value(name: str) -> float:
+        return float(np.asarray(sim.calculate(name, period))[0])
+
+    person_ids = pop.persons["person_id"].to_list()
+    names = _member_names(person_ids)
+    decided = {
+        d.programme: (float(d.amount) if d.amount is not None else None)
+        for d in Decision.objects.filter(household_id=household.pk, is_current=True, eligible=True)
+    }
+    out = []
+    for prog in rules.programmes:
+        eligible = bool(household_value(prog.eligible_variable))
+        total = household_value(prog.amount_variable) if prog.amount_variable else None
+        parts = [PartLine(p.label(lang), household_value(p.variable)) for p in prog.breakdown]
+        member_cols = [(p.label(lang), p.format) for p in prog.member_breakdown]
+        columns = [np.asarray(sim.calculate(p.variable, period)) for p in prog.member_breakdown]
+        members = []
+        for i, pid in enumerate(person_ids):
+            values = [
+                (label, fmt, float(col[i])) for (label, fmt), col in zip(member_cols, columns, strict=True)
+            ]
+            if any(v for _label, _fmt, v in values):
+                members.append(MemberLine(pid, names.get(pid, ""), values))
+        one_offs = [PartLine(p.label(lang), household_value(p.variable)) for p in prog.one_off_names]
+        out.append(
+            Entitlement(
+                code=prog.code,
+                name=prog.name.get(lang) or prog.name.get("fr") or prog.code,
+                currency=prog.currency,
+                amount_kind=prog.amount_kind,
+                eligible=eligible,
+                total=total,
+                parts=[p for p in parts if p.amount],
+                members=members,
+                member_labels=member_cols,
+                one_offs=[p for p in one_offs if p.amount],
+                decided_amount=decided.get(prog.code),
+            )
+        )
+    return out
+
+
+def _member_names(person_ids: list[int]) -> dict[int, str]:
+    from sijill.registry.models import Person
+
+    return {
+        p.pk: " ".join(x for x in (p.given_name_lat, p.family_name_lat) if x)
+        or " ".join(x for x in (p.given_name_ar, p.family_name_ar) if x)
+        for p in Person.objects.filter(pk__in=person_ids).only(
+            "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar"
+        )
+    }

@@ -250,11 +250,16 @@ def _breakdown(rules: Rules, j: pl.DataFrame, by: str) -> list[dict[str, Any]]:
     aggs = [pl.len().alias("households")]
     for prog in rules.programmes:
         c = prog.code
+        # A gainer gets more (a benefit) or pays less (a contribution); a loser the reverse.
+        sign = -1.0 if prog.amount_kind == "contribution" else 1.0
+        diff = (pl.col(f"{c}_amount_new") - pl.col(f"{c}_amount")) * sign
         aggs += [
             pl.col(f"{c}_eligible").sum().alias(f"{c}_beneficiaries"),
             pl.col(f"{c}_eligible_new").sum().alias(f"{c}_beneficiaries_new"),
             pl.col(f"{c}_amount").sum().round(2).alias(f"{c}_monthly_cost"),
             pl.col(f"{c}_amount_new").sum().round(2).alias(f"{c}_monthly_cost_new"),
+            (diff > 0.005).sum().alias(f"{c}_gainers"),
+            (diff < -0.005).sum().alias(f"{c}_losers"),
         ]
     return j.group_by(pl.col(by).fill_null("unknown")).agg(aggs).sort(by).to_dicts()
 

@@ -127,9 +127,50 @@ def _candidate(hh: Any) -> Any:
     )
 
 
+def _finished_import() -> Any:
+    """A finished web import with its rejects file (the import pages need one that exists)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from sijill.imports.models import ImportUpload
+
+    upload = ImportUpload.objects.create(
+        created_at=timezone.now(),
+        created_by=get_user_model().objects.get(username="u-admin"),
+        households_name="households.csv",
+        persons_name="persons.csv",
+        status=ImportUpload.DONE,
+        phase="done",
+    )
+    upload.rejects_dir.mkdir(parents=True, exist_ok=True)
+    (upload.rejects_dir / "errors.csv").write_text("file,row,household_ref,person_ref,column,value,reason\n")
+    return upload
+
+
+def _change_samples(hh: Any) -> dict[str, Any]:
+    """A member of the household and a pending change request of it (the staff forms' pages)."""
+    from django.utils import timezone
+
+    from sijill.registry.models import ChangeRequest, Membership
+
+    head = Membership.objects.get(household=hh, relationship="HEAD").person
+    cr = ChangeRequest.objects.create(
+        household=hh,
+        kind=ChangeRequest.KIND_ADDRESS,
+        payload={"address": "1 rue Neuve"},
+        created_at=timezone.now(),
+    )
+    return {"person_id": head.registry_id, "change_request_id": cr.pk}
+
+
 def test_every_url_answers_every_role_as_the_matrix_says(clients):
     hh = staff.household("MA-CAS")
-    samples = {"candidate_id": _candidate(hh).pk}
+    samples = {
+        "candidate_id": _candidate(hh).pk,
+        "upload_id": _finished_import().pk,
+        "kind": "errors",
+        **_change_samples(hh),
+    }
     patterns = url_patterns()
     assert len(patterns) > 40  # ours and the admin's
     wrong = []

@@ -43,8 +43,12 @@ def _menu(page, label="Menu principal"):
 @pytest.mark.parametrize(
     ("username", "menu", "absent"),
     [
-        ("agent", ["Tableau de bord", "Ménages"], "Statistiques"),
-        ("analyst", ["Tableau de bord", "Statistiques"], "Ménages"),
+        (
+            "agent",
+            ["Tableau de bord", "Ménages", "Enregistrer", "Changements", "Importations"],
+            "Statistiques",
+        ),
+        ("analyst", ["Tableau de bord", "Statistiques", "Simulateur de politiques"], "Ménages"),
     ],
     ids=["enumerator", "policy_analyst"],
 )
@@ -72,7 +76,7 @@ def test_arabic_is_right_to_left_translated_and_mirrored(page, people):
     page.locator('button[name="language"][value="ar"]').click()
     page.wait_for_function("document.documentElement.lang === 'ar'")
     assert page.locator("html").get_attribute("dir") == "rtl"
-    assert _menu(page, "القائمة الرئيسية") == ["لوحة القيادة", "الأسر"]
+    assert _menu(page, "القائمة الرئيسية") == ["لوحة القيادة", "الأسر", "تسجيل", "التغييرات", "الاستيراد"]
     assert page.get_by_role("heading", level=1).inner_text() == "لوحة القيادة"
     rtl_brand, rtl_user = brand.bounding_box(), user.bounding_box()
     width = page.viewport_size["width"]

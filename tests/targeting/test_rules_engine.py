@@ -447,3 +447,29 @@ def test_model_files_are_named_after_their_version() -> None:
         for version in available_models(country):
             model: PmtModel = resolve_model(country, version)
             assert model.version == version and model.country == country.upper()
+
+
+# ---------------------------------------------------------------- programmes.yaml
+
+
+def test_an_entitlement_breakdown_must_name_variables_of_the_right_entity() -> None:
+    import yaml
+
+    from sijill.targeting.openfisca.system import programmes_from, rules_dir
+
+    rules = load_rules("ma")
+    data = yaml.safe_load((rules_dir("ma") / "programmes.yaml").read_text(encoding="utf-8"))
+    assert [p.code for p in programmes_from(data, rules.tbs, "MAD")] == ["AMO_TADAMON", "ASD", "AMO_ACHAMIL"]
+    asd = next(p for p in data["programmes"] if p["code"] == "ASD")
+    asd["breakdown"].append({"variable": "asd_child_amount", "name": {"fr": "x"}})  # a person variable
+    asd["member_breakdown"].append({"variable": "asd_no_such_thing", "name": {"fr": "y"}})
+    asd["member_breakdown"][0]["format"] = "colour"
+    asd["one_off_names"]["asd_monthly"] = {"fr": "z"}
+    with pytest.raises(RulesError) as err:
+        programmes_from(data, rules.tbs, "MAD", "ma/programmes.yaml")
+    assert str(err.value) == (
+        "ma/programmes.yaml: ASD: breakdown 'asd_child_amount' is not a household variable; "
+        "ASD: breakdown 'asd_child_rank': format must be one of ('money', 'count', 'flag'); "
+        "ASD: breakdown 'asd_no_such_thing' is not a variable of the rules; "
+        "ASD: one_off_names for variables that are not one-off: ['asd_monthly']"
+    )

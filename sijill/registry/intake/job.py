@@ -150,6 +150,17 @@ def _write_with_process(
             writer.wait(timeout=600)
 
 
+def _area_limit(areas: pl.DataFrame, paths: list[str] | None) -> validate.AreaLimit | None:
+    """The area codes at or below one of ``paths`` (the rule of ``accounts.selectors.area_q``)."""
+    if paths is None:
+        return None
+    inside = pl.lit(False)
+    for p in paths:
+        inside = inside | (pl.col("area_path") == p) | pl.col("area_path").str.starts_with(p + "/")
+    codes = frozenset(areas.filter(inside)["area_code"].to_list())
+    return validate.AreaLimit(codes, ", ".join(p.rsplit("/", 1)[-1] for p in paths) or "none")
+
+
 def write_rejects(result: validate.Validated, directory: Path, names: tuple[str, str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     h_name, p_name = names
@@ -194,14 +205,21 @@ def run_import(
     chunk_households: int = CHUNK_HOUSEHOLDS,
     today: dt.date | None = None,
     mode: str = "auto",
+    allowed_areas: list[str] | None = None,
 ) -> ImportSummary:
-    """Import households and persons files. ``mode``: auto, bulk or incremental."""
+    """Import households and persons files. ``mode``: auto, bulk or incremental.
+
+    ``allowed_areas``: area paths (``MA-06/MA-CAS``) of an account limited to some areas; a
+    household whose area lies outside all of them is rejected with that reason. ``None``: the
+    whole country.
+    """
     if mode not in ("auto", "bulk", "incremental"):
         raise ValueError(f"unknown import mode '{mode}' (auto, bulk or incremental)")
     progress = progress or ImportProgress()
     started = timezone.now()
     profile = get_profile(country or settings.SIJILL_COUNTRY)
     sync_geography(profile)
+    progress.phase("read")
     t0 = time.perf_counter()
     hh_table, pp_table = reader.read_tables(paths)
     read_seconds = time.perf_counter() - t0
@@ -211,6 +229,7 @@ def run_import(
         country=profile.code,
         actor_name=actor_name,
     )
+    progress.job(job.pk)
     try:
         summary = _run(
             job,
@@ -225,6 +244,7 @@ def run_import(
             chunk_households,
             today,
             mode,
+            allowed_areas,
         )
         summary.phases = {"read": round(read_seconds, 3), **summary.phases}
     except Exception as exc:
@@ -247,11 +267,13 @@ def _run(
     chunk_households: int,
     today: dt.date | None,
     mode: str,
+    allowed_areas: list[str] | None = None,
 ) -> ImportSummary:
     hh, pp = hh_table.frame, pp_table.frame
     validate.check_headers(hh, pp, profile)
     read, persons_read = hh.height, pp.height
     progress.start(read)
+    progress.phase("check")
     empty = _registry_empty()
     present = _existing_refs(hh["household_ref"]) if not empty else set()
     if present:
@@ -292,12 +314,13 @@ def _run(
     )
     rejected_parts: list[validate.Validated] = []
     held_parts: list[pl.DataFrame] = []
+    areas = load.area_frame(profile.code)
+    limit = _area_limit(areas, allowed_areas)
     orphans = pp.filter(pl.col("_chunk").is_null())
     if orphans.height:
         rejected_parts.append(
             validate.validate_chunk(hh.clear(), orphans.drop("_chunk"), profile, today=today, found=found)
         )
-    areas = load.area_frame(profile.code)
     source = f"import job {job.pk}: {hh_table.path.name}, {pp_table.path.name}"
     counts = {"households": 0, "persons": 0, "rejected": 0}
     t_chunks = time.perf_counter()
@@ -319,7 +342,9 @@ def _run(
         for i in range(n_chunks):
             hc = hh.filter(pl.col("_chunk") == i).drop("_chunk")
             pc = pp.filter(pl.col("_chunk") == i).drop("_chunk")
-            result = validate.validate_chunk(hc, pc, profile, today=today, found=found, held=held)
+            result = validate.validate_chunk(
+                hc, pc, profile, today=today, found=found, held=held, area_limit=limit
+            )
             if result.errors.height:
                 rejected_parts.append(result)
                 counts["rejected"] += result.rejected_households.height
@@ -337,6 +362,7 @@ def _run(
     from sijill.registry import searchkeys
 
     last_household = searchkeys.max_household_id()
+    progress.phase("load")
     if connection.vendor == "sqlite":
         finish = _write_with_process(chunks(), committed, written, bulk_mode, (pp.height, hh.height))
     elif bulk_mode:
@@ -356,6 +382,7 @@ def _run(
     loaded, persons_loaded, rejected = counts["households"], counts["persons"], counts["rejected"]
     persons_rejected = sum(r.rejected_persons.height for r in rejected_parts)
     out_dir: Path | None = None
+    progress.phase("rejects")
     if rejected_parts:
         out_dir = rejects_dir or (settings.VAR_DIR / "rejects" / f"job-{job.pk}")
         merged = validate.Validated(

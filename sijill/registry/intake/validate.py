@@ -94,6 +94,18 @@ class Validated:
     held: pl.DataFrame = field(default_factory=_empty_held)
 
 
+@dataclass(frozen=True)
+class AreaLimit:
+    """Households may be loaded only in these areas (an account limited to some areas imports).
+
+    ``codes``: the lowest-level area codes that may be loaded; ``label``: the account's areas, as
+    the reason for a rejected row names them.
+    """
+
+    codes: frozenset[str]
+    label: str
+
+
 def _empty_errors() -> pl.DataFrame:
     return pl.DataFrame(schema=ERROR_SCHEMA)
 
@@ -214,9 +226,12 @@ def _ref_checks(e: _Errors, col: str, label: str) -> None:
 
 
 def validate_households(
-    raw: pl.DataFrame, profile: CountryProfile, today: dt.date
+    raw: pl.DataFrame, profile: CountryProfile, today: dt.date, area_limit: AreaLimit | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Row-level checks of the households table. Returns (typed frame, errors)."""
+    """Row-level checks of the households table. Returns (typed frame, errors).
+
+    ``area_limit``: a known area outside it rejects the household.
+    """
     qn = profile.questionnaire
     df = _ensure(raw, HOUSEHOLD_CORE + [q.name for q in qn.questions])
     areas = pl.DataFrame(
@@ -251,6 +266,12 @@ def validate_households(
         "milieu",
         "milieu is required (U for urban, R for rural): the commune's milieu is not known",
     )
+    if area_limit is not None:
+        e.add(
+            pl.col("_area_ok").is_not_null() & ~pl.col("area_code").is_in(sorted(area_limit.codes)),
+            "area_code",
+            f"is outside the areas of the account importing the file ({area_limit.label})",
+        )
     e.add(~_in("milieu", enums.MILIEU), "milieu", "milieu must be U (urban) or R (rural)")
     e.add(pl.col("address").str.len_chars() > 255, "address", "address is longer than 255 characters")
     e.add(
@@ -790,15 +811,17 @@ def validate_chunk(
     found: pl.DataFrame,
     today: dt.date | None = None,
     held: pl.DataFrame | None = None,
+    area_limit: AreaLimit | None = None,
 ) -> Validated:
     """Validate whole households (all their members are in ``persons``).
 
     ``found`` holds the errors of :func:`global_checks` for these rows (or more), ``held``
     the identifiers of :func:`held_identifiers` (or more): accepted persons are returned
-    without them, and ``Validated.held`` lists those of accepted persons.
+    without them, and ``Validated.held`` lists those of accepted persons. ``area_limit``:
+    households in an area outside it are rejected.
     """
     today = today or dt.date.today()
-    hh, herr = validate_households(households, profile, today)
+    hh, herr = validate_households(households, profile, today, area_limit)
     pp, perr = validate_persons(persons, profile, today)
     xerr = _cross_checks(hh, pp, today)
     mine = found.filter(

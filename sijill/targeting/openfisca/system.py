@@ -45,6 +45,26 @@ class RulesError(ValueError):
     """A country's rules package is malformed."""
 
 
+PART_FORMATS = ("money", "count", "flag")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One line of a programme's entitlement breakdown: a variable and its name per language.
+
+    Household parts (``Programme.breakdown``) add up to the programme's amount. Member parts
+    (``Programme.member_breakdown``) are person variables shown per member (``format``:
+    money, count or flag).
+    """
+
+    variable: str
+    name: Mapping[str, str]
+    format: str = "money"
+
+    def label(self, lang: str) -> str:
+        return self.name.get(lang) or self.name.get("fr") or self.variable
+
+
 @dataclass(frozen=True)
 class Programme:
     """A programme whose eligibility (and amount) the rules compute."""
@@ -63,6 +83,9 @@ class Programme:
     currency: str = ""
     references: tuple[str, ...] = ()
     description: Mapping[str, str] = field(default_factory=dict)
+    breakdown: tuple[Part, ...] = ()  # household variables that add up to amount_variable
+    member_breakdown: tuple[Part, ...] = ()  # person variables shown per member
+    one_off_names: tuple[Part, ...] = ()  # names of the one-off variables
 
 
 @dataclass(frozen=True)
@@ -169,7 +192,13 @@ def _country_variable_classes(country: str) -> list[type]:
 
 def _load_programmes(country: str, tbs: Any, currency: str) -> list[Programme]:
     path = rules_dir(country) / "programmes.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return programmes_from(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, tbs, currency, str(path))
+
+
+def programmes_from(
+    data: Mapping[str, Any], tbs: Any, currency: str, where: str = "programmes"
+) -> list[Programme]:
+    """The programmes of a parsed ``programmes.yaml``, checked against the rules ``tbs``."""
     out: list[Programme] = []
     errors: list[str] = []
     for item in data.get("programmes") or []:
@@ -188,6 +217,11 @@ def _load_programmes(country: str, tbs: Any, currency: str) -> list[Programme]:
             currency=str(item.get("currency") or currency),
             references=tuple(item.get("references") or ()),
             description=dict(item.get("description") or {}),
+            breakdown=_parts(item.get("breakdown")),
+            member_breakdown=_parts(item.get("member_breakdown")),
+            one_off_names=tuple(
+                Part(str(v), dict(name or {})) for v, name in (item.get("one_off_names") or {}).items()
+            ),
         )
         if prog.amount_kind not in AMOUNT_KINDS:
             errors.append(f"{prog.code}: amount_kind must be one of {AMOUNT_KINDS}")
@@ -200,10 +234,35 @@ def _load_programmes(country: str, tbs: Any, currency: str) -> list[Programme]:
                 errors.append(f"{prog.code}: '{v}' is not a variable of the rules")
             elif v and tbs.variables[v].entity.key != "household":
                 errors.append(f"{prog.code}: '{v}' is not a household variable")
+        for entity, parts in (
+            ("household", prog.breakdown + prog.one_off_names),
+            ("person", prog.member_breakdown),
+        ):
+            for part in parts:
+                if part.variable not in tbs.variables:
+                    errors.append(f"{prog.code}: breakdown '{part.variable}' is not a variable of the rules")
+                elif tbs.variables[part.variable].entity.key != entity:
+                    errors.append(f"{prog.code}: breakdown '{part.variable}' is not a {entity} variable")
+                if part.format not in PART_FORMATS:
+                    errors.append(
+                        f"{prog.code}: breakdown '{part.variable}': format must be one of {PART_FORMATS}"
+                    )
+        if prog.breakdown and not prog.amount_variable:
+            errors.append(f"{prog.code}: a breakdown needs an amount_variable to add up to")
+        stray = [p.variable for p in prog.one_off_names if p.variable not in prog.one_off_variables]
+        if stray:
+            errors.append(f"{prog.code}: one_off_names for variables that are not one-off: {stray}")
         out.append(prog)
     if errors:
-        raise RulesError(f"{path}: " + "; ".join(errors))
+        raise RulesError(f"{where}: " + "; ".join(errors))
     return out
+
+
+def _parts(items: Any) -> tuple[Part, ...]:
+    return tuple(
+        Part(str(i["variable"]), dict(i.get("name") or {}), str(i.get("format") or "money"))
+        for i in items or ()
+    )
 
 
 def _parameter_exists(tbs: Any, path: str) -> bool:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0004_changerequest'),
+        ('registry', '0005_changerequest_maker'),
     ]
 
     operations = [
