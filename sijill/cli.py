@@ -700,7 +700,7 @@ def dedupe_decide(
 
     keep = None
     if keep_household:
-        keep = Household.objects.filter(registry_id=keep_household).first()
+        keep = Household.objects.filter(registry_id=keep_household, registry_id__isnull=False).first()
         if keep is None:
             console.print(f"[red]Unknown household {keep_household}")
             raise typer.Exit(2)

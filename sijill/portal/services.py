@@ -90,7 +90,8 @@ def find_household(identifier: Identifier) -> Household | None:
     """The live household the identifier opens: by registry number, or the household in which
     the holder of a national identifier is an active member."""
     if identifier.kind == HOUSEHOLD:
-        return Household.live.filter(registry_id=identifier.value).first()
+        # registry_id__isnull=False: SQLite uses the partial unique index only when the query states it.
+        return Household.live.filter(registry_id=identifier.value, registry_id__isnull=False).first()
     holder = (
         ExternalIdentifier.live.filter(
             country=profile().code, id_type=identifier.kind, value=identifier.value, person__is_deleted=False

@@ -148,7 +148,7 @@ def _current_before(cr: ChangeRequest) -> dict[str, Any]:
     if cr.kind == ChangeRequest.KIND_ADDRESS:
         return {"address": hh.address}
     if cr.kind == ChangeRequest.KIND_SCHOOLING:
-        p = Person.objects.filter(registry_id=cr.payload.get("person")).first()
+        p = Person.objects.filter(registry_id=cr.payload.get("person"), registry_id__isnull=False).first()
         if p is not None:
             return {"person": p.registry_id, "in_school": p.in_school, "school_level": p.school_level,
                     "school_sector": p.school_sector}  # fmt: skip

@@ -481,7 +481,7 @@ def check_change_request(household: Household, kind: str, payload: dict[str, Any
     if kind in staff_changes.STAFF_KINDS:
         return staff_changes.check(household, kind, payload)
     if kind == ChangeRequest.KIND_SCHOOLING:
-        person = Person.live.filter(registry_id=payload.get("person")).first()
+        person = Person.live.filter(registry_id=payload.get("person"), registry_id__isnull=False).first()
         member = (
             Membership.live.filter(person=person, household=household, end_date__isnull=True).first()
             if person is not None
@@ -575,7 +575,7 @@ def approve_change_request(change_request_id: int, *, actor: Any, note: str = ""
         add_member(hh.pk, expected_version=hh.version, member={**member, "relationship": p["relationship"]},
                    **common)  # fmt: skip
     else:
-        person = Person.live.get(registry_id=p["person"])
+        person = Person.live.get(registry_id=p["person"], registry_id__isnull=False)
         changes = {k: p.get(k) for k in ("in_school", "school_sector", "school_level")}
         update_person(person.pk, household_id=hh.pk, expected_version=hh.version, changes=changes, **common)
     last = HistoryEntry.objects.filter(household_id=hh.pk).order_by("-pk").select_related("changeset").first()

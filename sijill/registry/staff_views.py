@@ -32,7 +32,8 @@ MAX_MEMBERS = 30
 
 def _household(request: HttpRequest, registry_id: str) -> Household:
     qs = scope_households(Household.live.select_related("area"), request.user)
-    return get_object_or_404(qs, registry_id=registry_id)
+    # registry_id__isnull=False: SQLite uses the partial unique index only when the query states its condition.
+    return get_object_or_404(qs, registry_id=registry_id, registry_id__isnull=False)
 
 
 def _areas(request: HttpRequest) -> list[Any]:
