@@ -223,6 +223,7 @@ URL_ACCESS: Mapping[str, Access] = {
     "household_request_head": needs(Cap.EDIT_HOUSEHOLDS),
     "person_request_change": needs(Cap.EDIT_HOUSEHOLDS),
     "person_request_removal": needs(Cap.EDIT_HOUSEHOLDS),
+    "person_situation": needs(Cap.EDIT_HOUSEHOLDS),
     "change_requests": needs(Cap.VIEW_CHANGES),
     "change_request": needs(Cap.VIEW_CHANGES),
     "change_request_decide": Access("capability", Cap.DECIDE_CHANGES, method="POST"),
@@ -290,6 +291,7 @@ MENU: tuple[MenuItem, ...] = (
             "household_request_head",
             "person_request_change",
             "person_request_removal",
+            "person_situation",
         ),
     ),
     MenuItem(

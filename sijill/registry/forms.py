@@ -222,43 +222,63 @@ class MemberForm(PersonFieldsMixin, StaffForm):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.person_fields()
-        self.fields["education_level"] = forms.ChoiceField(
-            label=_("Education level"),
-            required=False,
-            choices=code_choices("education_level", enums.EDUCATION_LEVEL),
-        )
-        p = profile()
-        self.fields["occupation"] = forms.ChoiceField(
-            label=_("Occupation"),
-            required=False,
-            choices=code_choices("occupation", p.enums.get("occupation", ())),
-        )
-        self.fields["health_coverage"] = forms.ChoiceField(
-            label=_("Health coverage"),
-            required=False,
-            choices=code_choices("health_coverage", p.enums.get("health_coverage", ())),
-        )
-        self.fields["in_school"] = forms.ChoiceField(
-            label=_("Goes to school"), required=False, choices=YES_NO_BLANK
-        )
-        self.fields["school_level"] = forms.ChoiceField(
-            label=_("School level"), required=False, choices=code_choices("school_level", enums.SCHOOL_LEVEL)
-        )
-        self.fields["school_sector"] = forms.ChoiceField(
-            label=_("Public or private school"),
-            required=False,
-            choices=code_choices("school_sector", enums.SCHOOL_SECTOR),
-        )
-        self.fields["disability_type"] = forms.ChoiceField(
-            label=_("Disability"),
-            required=False,
-            choices=code_choices("disability_type", enums.DISABILITY_TYPE),
-        )
-        self.fields["disability_severity"] = forms.ChoiceField(
-            label=_("Severity of the disability"),
-            required=False,
-            choices=code_choices("disability_severity", enums.DISABILITY_SEVERITY),
-        )
+        detail_fields(self)
+
+
+def detail_fields(form: forms.Form) -> None:
+    """A member's situation, as the import names it: the person-level inputs of the score and
+    of the programmes (education, work, health coverage, school, disability)."""
+    form.fields["education_level"] = forms.ChoiceField(
+        label=_("Education level"),
+        required=False,
+        choices=code_choices("education_level", enums.EDUCATION_LEVEL),
+    )
+    p = profile()
+    form.fields["occupation"] = forms.ChoiceField(
+        label=_("Occupation"),
+        required=False,
+        choices=code_choices("occupation", p.enums.get("occupation", ())),
+    )
+    form.fields["health_coverage"] = forms.ChoiceField(
+        label=_("Health coverage"),
+        required=False,
+        choices=code_choices("health_coverage", p.enums.get("health_coverage", ())),
+    )
+    form.fields["in_school"] = forms.ChoiceField(
+        label=_("Goes to school"), required=False, choices=YES_NO_BLANK
+    )
+    form.fields["school_level"] = forms.ChoiceField(
+        label=_("School level"), required=False, choices=code_choices("school_level", enums.SCHOOL_LEVEL)
+    )
+    form.fields["school_sector"] = forms.ChoiceField(
+        label=_("Public or private school"),
+        required=False,
+        choices=code_choices("school_sector", enums.SCHOOL_SECTOR),
+    )
+    form.fields["disability_type"] = forms.ChoiceField(
+        label=_("Disability"),
+        required=False,
+        choices=code_choices("disability_type", enums.DISABILITY_TYPE),
+    )
+    form.fields["disability_severity"] = forms.ChoiceField(
+        label=_("Severity of the disability"),
+        required=False,
+        choices=code_choices("disability_severity", enums.DISABILITY_SEVERITY),
+    )
+
+
+class MemberSituationForm(StaffForm):
+    """A member's situation, applied at once with history (not identity: no approval)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        detail_fields(self)
+
+    def changes(self) -> dict[str, Any]:
+        """Every situation field (an empty one clears the answer)."""
+        return {k: (self.cleaned_data.get(k) or "").strip() or None for k in DETAIL_FIELDS}
 
 
 IDENTITY_FIELDS = (

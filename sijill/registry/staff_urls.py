@@ -19,6 +19,11 @@ urlpatterns = [
         name="person_request_change",
     ),
     path(
+        "households/<str:registry_id>/members/<str:person_id>/situation/",
+        v.member_situation,
+        name="person_situation",
+    ),
+    path(
         "households/<str:registry_id>/members/<str:person_id>/leave/",
         v.request_removal,
         name="person_request_removal",

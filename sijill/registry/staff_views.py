@@ -282,6 +282,46 @@ def request_person_change(request: HttpRequest, registry_id: str, person_id: str
 
 
 @capability_required(Cap.EDIT_HOUSEHOLDS)
+def member_situation(request: HttpRequest, registry_id: str, person_id: str) -> HttpResponseBase:
+    """A member's education, work, health coverage, school and disability: applied at once
+    through ``services.update_person`` (the import's checks, history, rescoring)."""
+    hh = _household(request, registry_id)
+    person, _membership = _person(hh, person_id)
+    row = services._person_row(person)
+    initial: dict[str, Any] = {"version": hh.version}
+    for f in forms.DETAIL_FIELDS:
+        v = row.get(f)
+        initial[f] = ("1" if v else "0") if isinstance(v, bool) else ("" if v is None else str(v))
+    form = forms.MemberSituationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_person(
+                person.pk,
+                household_id=hh.pk,
+                expected_version=form.cleaned_data["version"],
+                changes=form.changes(),
+                actor=request.user,
+                channel="CENTRE",
+                reason="member's situation changed on the web",
+            )
+        except services.ConcurrentEditError:
+            form.add_error(
+                None,
+                _(
+                    "Someone else changed this household while you were editing it. Reload the page and apply your change again."
+                ),
+            )
+        except services.RegistryValidationError as exc:
+            forms.add_service_errors(form, exc.errors)
+        else:
+            messages.success(request, _("The member's situation was saved."))
+            return redirect("household", registry_id=hh.registry_id)
+    return render(
+        request, "registry/member_situation.html", {"household": hh, "person": person, "form": form}
+    )
+
+
+@capability_required(Cap.EDIT_HOUSEHOLDS)
 def request_removal(request: HttpRequest, registry_id: str, person_id: str) -> HttpResponseBase:
     hh = _household(request, registry_id)
     person, _membership = _person(hh, person_id)
