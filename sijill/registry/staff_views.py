@@ -177,27 +177,18 @@ def edit(request: HttpRequest, registry_id: str) -> HttpResponseBase:
         initial[k] = ("1" if v else "0") if isinstance(v, bool) else ("" if v is None else str(v))
     if request.method == "POST":
         form = forms.EditHouseholdForm(request.POST, initial=initial)
-        if form.is_valid():
-            try:
-                changes.edit_household(
-                    hh.pk,
-                    expected_version=form.cleaned_data["version"],
-                    changes=form.changes(),
-                    actor=request.user,
-                    reason="edited on the web",
-                )
-            except services.ConcurrentEditError:
-                form.add_error(
-                    None,
-                    _(
-                        "Someone else changed this household while you were editing it. Reload the page and apply your change again."
-                    ),
-                )
-            except services.RegistryValidationError as exc:
-                forms.add_service_errors(form, exc.errors)
-            else:
-                messages.success(request, _("The household's details were saved."))
-                return redirect("household", registry_id=hh.registry_id)
+        if form.is_valid() and _saved(
+            form,
+            lambda: changes.edit_household(
+                hh.pk,
+                expected_version=form.cleaned_data["version"],
+                changes=form.changes(),
+                actor=request.user,
+                reason="edited on the web",
+            ),
+        ):
+            messages.success(request, _("The household's details were saved."))
+            return redirect("household", registry_id=hh.registry_id)
     else:
         form = forms.EditHouseholdForm(initial=initial)
     pending = cs_selectors.pending_for(hh)
@@ -249,6 +240,25 @@ def _request_page(
     )
 
 
+def _saved(form: Any, write: Any) -> bool:
+    """Run an immediate edit; on a concurrent edit or the registry's refusal, put the reason
+    on the form and say False (nothing was saved)."""
+    try:
+        write()
+    except services.ConcurrentEditError:
+        form.add_error(
+            None,
+            _(
+                "Someone else changed this household while you were editing it. Reload the page and apply your change again."
+            ),
+        )
+        return False
+    except services.RegistryValidationError as exc:
+        forms.add_service_errors(form, exc.errors)
+        return False
+    return True
+
+
 def _person(hh: Household, person_id: str) -> tuple[Any, Any]:
     for m in current_members(hh):
         if m.person.registry_id == person_id:
@@ -293,9 +303,12 @@ def member_situation(request: HttpRequest, registry_id: str, person_id: str) -> 
         v = row.get(f)
         initial[f] = ("1" if v else "0") if isinstance(v, bool) else ("" if v is None else str(v))
     form = forms.MemberSituationForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_person(
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _saved(
+            form,
+            lambda: services.update_person(
                 person.pk,
                 household_id=hh.pk,
                 expected_version=form.cleaned_data["version"],
@@ -303,19 +316,11 @@ def member_situation(request: HttpRequest, registry_id: str, person_id: str) -> 
                 actor=request.user,
                 channel="CENTRE",
                 reason="member's situation changed on the web",
-            )
-        except services.ConcurrentEditError:
-            form.add_error(
-                None,
-                _(
-                    "Someone else changed this household while you were editing it. Reload the page and apply your change again."
-                ),
-            )
-        except services.RegistryValidationError as exc:
-            forms.add_service_errors(form, exc.errors)
-        else:
-            messages.success(request, _("The member's situation was saved."))
-            return redirect("household", registry_id=hh.registry_id)
+            ),
+        )
+    ):
+        messages.success(request, _("The member's situation was saved."))
+        return redirect("household", registry_id=hh.registry_id)
     return render(
         request, "registry/member_situation.html", {"household": hh, "person": person, "form": form}
     )
