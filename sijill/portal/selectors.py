@@ -41,11 +41,19 @@ def payments_of(household: Household) -> list[Any]:
 
 def household_page(household: Household, lang: str) -> dict[str, Any]:
     members = registry_selectors.current_members(household)
+    decisions = programme_selectors.current_decisions(household)
+    if any(row["decision"].eligible and row["decision"].amount for row in decisions):
+        # How each paid amount is made (the rules run on this household: tens of milliseconds).
+        parts = {
+            e.code: e for e in targeting_selectors.entitlements(household, lang) if e.eligible and e.total
+        }
+        for row in decisions:
+            row["entitlement"] = parts.get(row["decision"].programme)
     return {
         "household": household,
         "members": members,
         "score": score_view(household, lang),
-        "decisions": programme_selectors.current_decisions(household),
+        "decisions": decisions,
         "payments": payments_of(household),
         "change_requests": list(
             ChangeRequest.objects.filter(household=household).order_by("-created_at")[:20]

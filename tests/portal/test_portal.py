@@ -161,6 +161,24 @@ def test_the_household_page_shows_that_household_and_nothing_of_another(client, 
     assert "500,00\u00a0MAD" in page or "500,00" in page
 
 
+def test_the_citizen_sees_how_the_aid_is_made(client, households, outbox):
+    from sijill.programmes.models import Decision
+    from sijill.targeting import selectors as targeting
+
+    h1, _ = households
+    asd = Decision.objects.get(household=h1, programme="ASD", is_current=True)
+    parts = {
+        p.label: p.amount for p in next(e for e in targeting.entitlements(h1, "fr") if e.code == "ASD").parts
+    }
+    # One school child: the child allowance, then the top-up to the 500 MAD minimum.
+    assert sum(parts.values()) == pytest.approx(float(asd.amount)) == 500
+    _sign_in(client, outbox, h1.registry_id)
+    page = client.get(HOME).text
+    assert "<summary>Comment ce montant est calculé</summary>" in page
+    assert "Allocations des enfants" in page and "Complément jusqu’au montant minimum" in page
+    assert "Youssef El Alaoui: Rang de l’enfant 1" in page
+
+
 def test_household_pages_need_a_citizen_session_even_for_staff(client, households, django_user_model):
     staff = django_user_model.objects.create_user("agent", password="x" * 12)
     client.force_login(staff)

@@ -35,14 +35,14 @@ def test_the_parts_add_up_to_the_decided_amount_and_each_child_brings_its_rank_a
     # Two school children: ranks 1 and 2, each the higher amount of ranks 1-3.
     children = [{label: v for label, _fmt, v in m.values} for m in asd.members]
     assert len(children) == 2  # the parents bring nothing of their own and are not listed
-    assert sorted(c["Rang de l'enfant"] for c in children) == [1, 2]
+    assert sorted(c["Rang de l’enfant"] for c in children) == [1, 2]
     assert [c["Allocation"] for c in children] == [p.rank_1_3_young_or_in_school] * 2
     child_total = 2 * p.rank_1_3_young_or_in_school
     parts = {x.label: x.amount for x in asd.parts}
     assert parts["Allocations des enfants"] == pytest.approx(child_total)
     floor = float(_schedule().floor)
     if child_total < floor:
-        assert parts["Complément jusqu'au montant minimum"] == pytest.approx(floor - child_total)
+        assert parts["Complément jusqu’au montant minimum"] == pytest.approx(floor - child_total)
     # AMO Tadamon decides eligibility only: no amount to take apart.
     assert ents["AMO_TADAMON"].eligible and ents["AMO_TADAMON"].total is None
     ar = {e.code: e for e in selectors.entitlements(h, "ar")}["ASD"]
@@ -70,7 +70,7 @@ def test_the_household_page_loads_the_breakdown_and_it_reads_without_javascript(
     assert f'hx-get="{url}"' in page.text and f'href="{url}"' in page.text
     fragment = client.get(url, headers={"HX-Request": "true", "accept-language": "fr"})
     assert fragment.status_code == 200 and "<html" not in fragment.text
-    assert "Allocations des enfants" in fragment.text and "Rang de l&#x27;enfant" in fragment.text
+    assert "Allocations des enfants" in fragment.text and "Rang de l’enfant" in fragment.text
     whole = client.get(url, headers={"accept-language": "ar"})
     assert '<html lang="ar" dir="rtl">' in whole.text and "منح الأطفال" in whole.text
 
