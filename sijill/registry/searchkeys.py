@@ -77,7 +77,7 @@ def latin_name_keys(series: pl.Series) -> pl.Series:
             pl.concat_list("k1", "k2").list.eval(pl.element().filter(pl.element() != "")).list.unique()
         ).to_series(0)
 
-    return _unique_apply(series, on_unique)
+    return _unique_apply(series, on_unique, "lat")
 
 
 def arabic_name_keys(series: pl.Series, country: str) -> pl.Series:
@@ -96,13 +96,38 @@ def arabic_name_keys(series: pl.Series, country: str) -> pl.Series:
         out = [sorted(set((keys[2 * i] or []) + (keys[2 * i + 1] or []))) for i in range(len(raw))]
         return pl.Series(out, dtype=pl.List(pl.Utf8))
 
-    return _unique_apply(series, on_unique)
+    return _unique_apply(series, on_unique, f"ar-{country}")
 
 
-def _unique_apply(series: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Series:
+# Keys of the names already seen in this process, per kind ("lat", "ar-MA", ...). A write
+# refreshes one household: its names are almost always known, and computing them again costs
+# the Polars and romaniser set-up (about 40 ms of the 50–90 ms of a refresh, measured).
+_KEY_CACHE: dict[str, dict[str, list[str]]] = {}
+_KEY_CACHE_MAX = 500_000
+
+
+def _unique_apply(
+    series: pl.Series, fn: Callable[[pl.Series], pl.Series], cache: str | None = None
+) -> pl.Series:
     s = series.cast(pl.Utf8).fill_null("")
     uniq = s.unique()
-    lut = pl.DataFrame({"k": uniq, "v": fn(uniq)})
+    if cache is None:
+        lut = pl.DataFrame({"k": uniq, "v": fn(uniq)})
+    else:
+        known = _KEY_CACHE.setdefault(cache, {})
+        values = uniq.to_list()
+        found = {v: known[v] for v in values if v in known}
+        missing = [v for v in values if v not in found]
+        if missing:
+            computed = fn(pl.Series(missing, dtype=pl.Utf8)).to_list()
+            fresh = dict(zip(missing, computed, strict=True))
+            found.update(fresh)
+            if len(known) + len(fresh) > _KEY_CACHE_MAX:
+                known.clear()
+            known.update(fresh)
+        lut = pl.DataFrame(
+            {"k": values, "v": [found[v] for v in values]}, schema={"k": pl.Utf8, "v": pl.List(pl.Utf8)}
+        )
     return s.to_frame("k").join(lut, on="k", how="left", maintain_order="left")["v"]
 
 

@@ -3,6 +3,7 @@ account's areas, and with keys that follow every change to the registry."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from django.urls import reverse
 
@@ -226,3 +227,17 @@ def test_the_page_shows_the_member_who_matched_and_why(registry, client):
     assert "Identifier (CNIE) of a member" in page.content.decode()
     page = client.get(reverse("households"), {"q": "Khadija Benali"}, HTTP_ACCEPT_LANGUAGE="en")
     assert "No household in your areas matches" in page.content.decode()
+
+
+def test_keys_remembered_from_earlier_writes_are_the_keys_computed_afresh():
+    from sijill.registry import searchkeys
+
+    names = pl.Series(["Mohamed", "Lidrissi", "El Idrissi", None, "", "Fatima Zahra", "Mohamed"])
+    arabic = pl.Series(["محمد", "الإدريسي", "الادريسى", None, "فاطمة الزهراء", "محمد"])
+    searchkeys._KEY_CACHE.clear()
+    first = (searchkeys.latin_name_keys(names).to_list(), searchkeys.arabic_name_keys(arabic, "MA").to_list())
+    assert set(searchkeys._KEY_CACHE) == {"lat", "ar-MA"}
+    again = (searchkeys.latin_name_keys(names).to_list(), searchkeys.arabic_name_keys(arabic, "MA").to_list())
+    assert again == first
+    assert first[0][0] == first[0][6] and first[0][2] == ["adrs"] and "adrs" in first[0][1]
+    assert first[1][1] == first[1][2]  # hamza and alef maksura folded: the same keys
