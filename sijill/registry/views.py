@@ -22,7 +22,7 @@ from sijill.accounts.permissions import Cap
 from sijill.accounts.selectors import area_paths_of, scope_households, user_can
 from sijill.identity import selectors as identity_selectors
 from sijill.programmes import selectors as programme_selectors
-from sijill.registry import selectors
+from sijill.registry import change_selectors, selectors
 from sijill.registry.models import Household
 from sijill.registry.search import find_households
 from sijill.targeting import selectors as targeting_selectors
@@ -85,6 +85,9 @@ def household_detail(request: HttpRequest, registry_id: str) -> HttpResponse:
             "merged_records": identity_selectors.household_merges(household),
             "can_see_history": can_see_history,
             "can_see_duplicates": user_can(request.user, Cap.VIEW_DUPLICATES),
+            "pending_changes": change_selectors.pending_for(household)
+            if user_can(request.user, Cap.VIEW_CHANGES)
+            else None,
             "can_edit": user_can(request.user, Cap.EDIT_HOUSEHOLDS),
             "events": selectors.household_timeline(household) if can_see_history else None,
         },

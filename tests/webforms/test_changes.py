@@ -348,3 +348,18 @@ def test_a_child_cannot_be_named_head(enumerator, family):
     assert exc.value.errors == {
         f"relationship {kid.registry_id}": "the head of household must be at least 15 years old"
     }
+
+
+def test_the_household_page_lists_its_pending_requests(client, enumerator, checker, family):
+    client.force_login(enumerator)
+    _ask_name_change(client, family, _spouse(family))
+    cr = ChangeRequest.objects.get(household=family, status=ChangeRequest.PENDING)
+    page = client.get(reverse("household", args=[family.registry_id])).content.decode()
+    assert "1 changement attend une approbation :" in page
+    assert f'href="{reverse("change_request", args=[cr.pk])}"' in page
+    client.force_login(checker)
+    page = client.get(reverse("household", args=[family.registry_id]), headers={"accept-language": "ar"})
+    assert "تغيير واحد في انتظار الموافقة:" in page.content.decode()
+    client.post(reverse("change_request_decide", args=[cr.pk]), {"decision": "approve", "reason": "vu"})
+    page = client.get(reverse("household", args=[family.registry_id])).content.decode()
+    assert "pending-changes" not in page
