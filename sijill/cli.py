@@ -383,13 +383,16 @@ def simulate(
                   f"{new['monthly_cost']:,.0f}", f"{gl['gainers']:,}", f"{gl['losers']:,}")  # fmt: skip
     Console().print(t)
     if "targeting" in result and result["targeting"].get("thresholds"):
-        q = Table(title="Targeting quality against the synthetic truth")
+        q = Table(
+            title="Targeting quality against the synthetic truth (poor: true consumption under current law's line)"
+        )
         for col in ("threshold", "rules", "selected", "inclusion error", "exclusion error"):
             q.add_column(col)
         for name, th in result["targeting"]["thresholds"].items():
             for label in ("current", "changed"):
                 v = th[label]
-                q.add_row(f"{name} {th['threshold']}", label, f"{v['selected']:,}",
+                line = th["threshold"] if label == "current" else th.get("threshold_new", th["threshold"])
+                q.add_row(f"{name} {line}", label, f"{v['selected']:,}",
                           f"{v['inclusion_error']:.1%}", f"{v['exclusion_error']:.1%}")  # fmt: skip
         Console().print(q)
     console.print(f"{result['seconds']['total']:.1f} s")

@@ -208,18 +208,20 @@ def changes_of(params: list[EditableParameter], cleaned: Mapping[str, Any]) -> d
 # --- Running -----------------------------------------------------------------------------------
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, str, str], Any] = {}
+_cache: dict[tuple[str, str, str, str], Any] = {}
 
 
 def _population(country: str, as_of: dt.date) -> Any:
     """One :class:`PopulationCache` per process, renewed when the registry changes."""
+    from sijill.dashboards.selectors import read_truth, truth_file
     from sijill.targeting.population import registry_stamp
     from sijill.targeting.simulation import PopulationCache
 
-    key = (country, as_of.isoformat(), registry_stamp())
+    path = truth_file(country)
+    key = (country, as_of.isoformat(), registry_stamp(), str(path or ""))
     if key not in _cache:
         _cache.clear()
-        _cache[key] = PopulationCache(country, as_of)
+        _cache[key] = PopulationCache(country, as_of, read_truth(path) if path else None)
     return _cache[key]
 
 
@@ -279,12 +281,58 @@ class SimulationResult:
     def regions_figure(self) -> Figure:
         return Figure(self.regions_table())
 
+    @property
+    def targeting_figure(self) -> Figure | None:
+        table = self.targeting_table()
+        return Figure(table) if table is not None else None
+
     def figure(self, name: str) -> Figure | None:
         if name == "programmes":
             return Figure(self.programmes_table())
         if name == "regions":
             return Figure(self.regions_table())
+        if name == "targeting":
+            return self.targeting_figure
         return None
+
+    def targeting_table(self) -> Table | None:
+        """Errors of each law against the synthetic truth (None without a truth file). The poor
+        in truth stay those under the current law's threshold; each law selects at its own."""
+        q = self.raw.get("targeting") or {}
+        if not q.get("thresholds"):
+            return None
+        rows = []
+        for code, th in q["thresholds"].items():
+            for law, key, line in (
+                (_("Current law"), "current", th["threshold"]),
+                (_("Changed law"), "changed", th.get("threshold_new", th["threshold"])),
+            ):
+                v = th[key]
+                rows.append(
+                    {
+                        "programme": programme_name(self.country, code),
+                        "law": law,
+                        "threshold": line,
+                        "selected": v["selected"],
+                        "target": v["target"],
+                        "inclusion": v["inclusion_error"],
+                        "exclusion": v["exclusion_error"],
+                    }
+                )
+        return Table(
+            "targeting",
+            gettext_lazy("Targeting quality against the synthetic truth, current and changed law"),
+            [
+                PROGRAMME,
+                Column("law", gettext_lazy("Law"), "text"),
+                Column("threshold", gettext_lazy("Threshold"), "number", 4),
+                Column("selected", gettext_lazy("Households selected"), "int"),
+                Column("target", gettext_lazy("Households poor in truth"), "int"),
+                Column("inclusion", gettext_lazy("Inclusion error"), "percent"),
+                Column("exclusion", gettext_lazy("Exclusion error"), "percent"),
+            ],
+            rows,
+        )
 
     def programmes_table(self) -> Table:
         rows = []

@@ -265,14 +265,21 @@ def _breakdown(rules: Rules, j: pl.DataFrame, by: str) -> list[dict[str, Any]]:
 
 
 def targeting_quality(
-    rules: Rules, j: pl.DataFrame, truth: pl.DataFrame, thresholds: Mapping[str, float] | None = None
+    rules: Rules,
+    j: pl.DataFrame,
+    truth: pl.DataFrame,
+    thresholds: Mapping[str, float] | None = None,
+    new_thresholds: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Inclusion and exclusion errors against latent consumption, per threshold.
 
     The target group at a threshold is the households whose true log consumption per person
-    is at or below it (the PMT predicts that quantity); selected households are those whose
-    score is at or below it. Inclusion error: share of the selected not in the target group.
-    Exclusion error: share of the target group not selected.
+    is at or below the threshold of current law (the PMT predicts that quantity): a poverty
+    line that a reform does not move. Selected households are those whose score is at or
+    below the threshold of the law measured: ``thresholds`` for current law, and
+    ``new_thresholds`` (default: the same) for the changed law, with the changed scores.
+    Inclusion error: share of the selected not in the target group. Exclusion error: share
+    of the target group not selected.
     """
     t = truth.select(
         pl.col("household_ref").cast(pl.Utf8).alias("external_ref"),
@@ -288,8 +295,10 @@ def targeting_quality(
     for name, limit in limits.items():
         if name in contribution_programmes:
             continue  # eligible above the threshold: not a targeting of the poor
-        for label, col in (("current", "score"), ("changed", "score_new")):
-            sel = d[col] <= limit
+        new_limit = float((new_thresholds or {}).get(name, limit))
+        out["thresholds"].setdefault(name, {"threshold": limit})["threshold_new"] = new_limit
+        for label, col, line in (("current", "score", limit), ("changed", "score_new", new_limit)):
+            sel = d[col] <= line
             target = d["log_consumption_pc"] <= limit
             n_sel, n_target = int(sel.sum()), int(target.sum())
             inc = float((sel & ~target).sum() / n_sel) if n_sel else 0.0
@@ -380,7 +389,8 @@ def simulate(
     result["by"] = {by: _breakdown(rules, j, by) for by in ("region", "milieu", "head_sex", "household_type")}
     limits = _thresholds(rules, as_of)
     if truth is not None:
-        result["targeting"] = targeting_quality(rules, j, truth, limits)
+        new_limits = _thresholds(changed_rules, as_of) if changed_rules is not rules else limits
+        result["targeting"] = targeting_quality(rules, j, truth, limits, new_limits)
     if compare_stored or (compare_stored is None and not scenario.changes and scenario.reform is None):
         result["stored"] = _compare_stored(rules, j, as_of)
     result["seconds"] = {

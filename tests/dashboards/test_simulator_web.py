@@ -131,3 +131,21 @@ def test_an_area_limited_analyst_is_told_a_simulation_is_national(client, geo):
 def test_only_analysts_and_administrators_simulate(client, geo):
     client.force_login(staff.staff("officer", "PROGRAMME_OFFICER", national=True))
     assert client.get(reverse("simulator")).status_code == 403
+
+
+def test_targeting_quality_of_both_laws_against_the_synthetic_truth(analyst, registry, settings):
+    url = reverse("simulator") + "?run=1&asd.threshold=10,2"
+    settings.SIJILL_TRUTH_FILE = ""  # nothing to measure against: no table
+    assert 'id="table-targeting"' not in analyst.get(url).content.decode()
+    settings.SIJILL_TRUTH_FILE = str(registry / "truth.csv")
+    html = analyst.get(url).content.decode()
+    rows = table_cells(html, "table-targeting")
+    asd = [r for r in rows if r[0] == "Aide sociale directe"]
+    current, changed = asd
+    assert (current[1], changed[1]) == ("Droit actuel", "Droit modifié")
+    assert (current[2], changed[2]) == ("9,7430", "10,2000")  # each law selects at its own threshold
+    assert _n(changed[3]) > _n(current[3])  # a wider net selects more households...
+    assert changed[4] == current[4]  # ...against the same households poor in truth...
+    assert _n(changed[6].replace("%", "")) <= _n(current[6].replace("%", ""))  # ...and misses fewer of them
+    response = analyst.get(url + "&download=targeting")
+    same_numbers(rows, csv_rows(response.content))

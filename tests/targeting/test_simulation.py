@@ -120,6 +120,13 @@ def test_targeting_quality_against_the_synthetic_truth(registry):
     cov_low = low["targeting"]["poorest_quintile_coverage"]["ASD"]["changed"]
     cov_high = high["targeting"]["poorest_quintile_coverage"]["ASD"]["changed"]
     assert cov_high >= cov_low
+    # The changed law selects at its own threshold; the poor in truth stay those under the
+    # current law's line: a wider net selects more, misses fewer of them, includes more others.
+    assert (t_low["threshold_new"], t_high["threshold_new"]) == (9.2, 10.4)
+    assert t_low["changed"]["target"] == t_high["changed"]["target"] == t_low["current"]["target"]
+    assert t_low["changed"]["selected"] < t_high["changed"]["selected"]
+    assert t_high["changed"]["exclusion_error"] <= t_low["changed"]["exclusion_error"]
+    assert t_high["changed"]["inclusion_error"] >= t_low["changed"]["inclusion_error"]
 
 
 def test_unknown_parameter_is_refused_with_the_names_that_exist(registry):
