@@ -245,6 +245,20 @@ def _by_name(qs: QuerySet[Household], text: str, area_paths: list[str] | None) -
         got = _keys(SearchKey.NAME, full, area_paths)
         truncated |= len(got) >= CANDIDATES
         rows += [(h, p, key, "full") for h, p, key in got]
+    near: dict[str, list[str]] = {}
+    if not rows and n > 1:
+        # A family name misspelt beyond its skeleton (Idrizzi for Idrissi): its key against
+        # the registry's family-name keys, one edit apart (keys of 4 letters or more), inside
+        # the full name, before any part alone.
+        near = {key: _near_family_keys(key) for ks in spans.values() for key in ks}
+        full_near: list[str] = []
+        for k in range(1, n):
+            first, rest = spans[(0, k)], spans[(k, n)]
+            full_near += [f"{a} {x}" for a in first for b in rest for x in near.get(b, [])]
+            full_near += [f"{b} {x}" for a in first for b in rest for x in near.get(a, [])]
+        got = _keys(SearchKey.NAME, full_near, area_paths)
+        truncated |= len(got) >= CANDIDATES
+        rows += [(h, p, key, "full") for h, p, key in got]
     if not rows:
         # No full name matched (one word, or one part misspelt beyond its skeleton): any part
         # as a family name, and the whole query as a given name ("Fatima Zahra"). Never a
@@ -254,7 +268,25 @@ def _by_name(qs: QuerySet[Household], text: str, area_paths: list[str] | None) -
             got = _keys(kind, keys, area_paths)
             truncated |= len(got) >= CANDIDATES
             rows += [(h, p, key, "family" if kind == SearchKey.FAMILY else "given") for h, p, key in got]
+    if not rows:
+        # Still nothing: the parts one edit away, alone, as family names.
+        near = near or {key: _near_family_keys(key) for ks in spans.values() for key in ks}
+        got = _keys(SearchKey.FAMILY, sorted({x for xs in near.values() for x in xs}), area_paths)
+        truncated |= len(got) >= CANDIDATES
+        rows += [(h, p, key, "family") for h, p, key in got]
     return SearchResult(_rank_names(qs, text, rows), truncated)
+
+
+def _near_family_keys(key: str) -> list[str]:
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    if len(key) < 4:
+        return []
+    found = process.extract(
+        key, searchkeys.family_key_vocabulary(), scorer=Levenshtein.distance, score_cutoff=1, limit=20
+    )
+    return [k for k, _d, _i in found if k != key]
 
 
 def _similarities(query_lat: str, query_ar: str, persons: list[tuple[Any, ...]]) -> dict[int, float]:

@@ -263,6 +263,7 @@ def refresh(household_ids: Iterable[int]) -> int:
     s.execute(f"DELETE FROM {TABLE} WHERE {in_list_sql('household_id')}", [param])
     frames = {name: s.query(sql, [param]) for name, sql in _queries(in_list_sql("h.id")).items()}
     keys = key_frame(_typed(frames["persons"]), frames["identifiers"], frames["households"], _country())
+    _remember_family_keys(keys)
     return s.insert(TABLE, keys)
 
 
@@ -350,3 +351,42 @@ def max_household_id() -> int:
     df = DjangoSession().query("SELECT MAX(id) AS m FROM registry_household")
     m = df["m"][0]
     return int(m) if m is not None else 0
+
+
+#: The family-name keys of the registry, read at most this often (seconds) per process: a
+#: name registered since is still found exactly, only not yet as a near spelling.
+VOCABULARY_SECONDS = 600
+_vocabulary: dict[str, tuple[float, set[str]]] = {}
+
+
+def family_key_vocabulary() -> set[str]:
+    """The distinct family-name keys, by index seeks from one key to the next (a recursive
+    query: as many seeks as distinct keys, not a scan of the table)."""
+    import time
+
+    now = time.monotonic()
+    cached = _vocabulary.get(connection.alias)
+    if cached and now - cached[0] < VOCABULARY_SECONDS:
+        return cached[1]
+    table = TABLE
+    sql = f"""
+        WITH RECURSIVE v(key) AS (
+            SELECT MIN(key) FROM {table} WHERE kind = %s
+            UNION ALL
+            SELECT (SELECT MIN(key) FROM {table} WHERE kind = %s AND key > v.key) FROM v WHERE v.key IS NOT NULL
+        )
+        SELECT key FROM v WHERE key IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["F", "F"])
+        keys = {r[0] for r in cursor.fetchall()}
+    _vocabulary[connection.alias] = (now, keys)
+    return keys
+
+
+def _remember_family_keys(keys: pl.DataFrame) -> None:
+    """Keys just written join the cached vocabulary at once (a superset is harmless: a key no
+    longer in the table finds nothing)."""
+    cached = _vocabulary.get(connection.alias)
+    if cached is not None:
+        cached[1].update(keys.filter(pl.col("kind") == "F")["key"].to_list())

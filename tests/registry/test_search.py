@@ -76,6 +76,8 @@ def _ids(text, user=None):
         "محمد الادريسى",  # no hamza, alef maksura for ya
         "الإدريسي محمد",
         "Mouhamad Idrisi",  # misspelt
+        "Mohamed Idrizzi",  # the family name one edit from its skeleton
+        "Idrizi Mohammed",
     ],
 )
 def test_a_name_finds_the_household_in_either_script_and_spelling(registry, query):
@@ -93,6 +95,20 @@ def test_a_two_part_given_name_and_an_arabic_only_record(registry):
     assert _ids("Khadija Benali") == [benali.registry_id]
     assert _ids("Khadidja Ben Ali") == [benali.registry_id]
     assert _ids("خديجه بنعلى") == [benali.registry_id]
+
+
+def test_a_near_spelling_is_tried_only_when_nothing_matches_exactly(registry):
+    from sijill.registry import search, searchkeys
+
+    idrissi, _, alaoui = registry
+    searchkeys._vocabulary.clear()
+    assert "adrs" in searchkeys.family_key_vocabulary()
+    assert search._near_family_keys("adrz") == ["adrs"]
+    assert search._near_family_keys("alw") == []  # short keys are too ambiguous
+    # An exact full name wins: no near spelling is added to it.
+    assert _ids("Mohamed Alaoui") == [alaoui.registry_id]
+    # A family name alone, misspelt beyond its skeleton, still finds its bearers.
+    assert _ids("Idrizzi") == [idrissi.registry_id]
 
 
 def test_a_common_given_name_alone_finds_every_bearer_and_the_full_name_one(registry):
