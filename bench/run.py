@@ -209,10 +209,11 @@ def main() -> None:
     )
     ap.add_argument(
         "--what",
-        default="import,score,dedupe",
+        default="import,score,dedupe,search",
         help="import (bulk import, both backends), score (scoring and simulation on SQLite, bench/score.py), "
         "dedupe (deduplication quality and speed on SQLite, bench/dedupe.py), search (household search and "
-        "household page at 1M households, both backends, bench/search.py; not in the default list)",
+        "household page at 1M households, both backends, bench/search.py; its 1M registry is kept under "
+        "var/bench-search/ and reused)",
     )
     ap.add_argument("--score-section", default="Scoring and simulation (SQLite)")
     a = ap.parse_args()
