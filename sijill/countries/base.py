@@ -203,6 +203,14 @@ class CountryProfile:
     def lowest_level(self) -> str:
         return self.area_levels[-1].code
 
+    @property
+    def dedupe_id_types(self) -> tuple[str, ...]:
+        """The identifier types a person holds one number of, for life, that duplicate
+        detection compares (``dedupe: id_types`` in profile.yaml), in that order. A type whose
+        numbers are only unique with another field (a birth-certificate act number) is left out.
+        """
+        return tuple((self.raw.get("dedupe") or {}).get("id_types") or ())
+
     @functools.cached_property
     def areas(self) -> tuple[Area, ...]:
         rows: list[Area] = []
@@ -315,6 +323,9 @@ def _load(code: str) -> CountryProfile:
             normalise_upper=v.get("normalise_upper", True),
             min_age=v.get("min_age"),
         )
+    for t in (data.get("dedupe") or {}).get("id_types") or ():
+        if t not in id_types:
+            raise ProfileError(f"{f}: dedupe.id_types names {t!r}, which is not among id_types")
     enums: dict[str, tuple[str, ...]] = {}
     enum_labels: dict[str, dict[str, dict[str, str]]] = {}
     for name, items in (data.get("enums") or {}).items():

@@ -54,6 +54,10 @@ DETAIL_VALUES = (
     "sex",
     "commune",
     "phone",
+    "id_1",
+    "id_2",
+    "father_key",
+    "mother_key",
 )
 
 

@@ -48,6 +48,23 @@ LEVELS: Mapping[str, tuple[Promise, Mapping[int, Promise]]] = {
     "sex": (_("Sex"), {1: _SAME, 0: _DIFFERENT}),
     "commune": (_("Commune"), {1: _SAME, 0: _DIFFERENT}),
     "phone": (_("Phone"), {1: _SAME, 0: _DIFFERENT}),
+    "identifier": (
+        _("Identity numbers"),
+        {
+            1: _("the same number, or one or two characters apart (a typing error)"),
+            0: _("different numbers of the same document"),
+        },
+    ),
+    "parents": (
+        _("Parents' given names"),
+        {
+            4: _("both parents the same"),
+            3: _("both parents spelled alike"),
+            2: _("one parent the same or spelled alike, the other not named on both records"),
+            1: _("one parent the same or spelled alike, the other different"),
+            0: _("different parents"),
+        },
+    ),
     "co_members": (
         _("Other members of the household"),
         {

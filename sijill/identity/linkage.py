@@ -128,6 +128,10 @@ class NameComparison:
     output_column_name: str
     thresholds: tuple[float, ...] = (0.92, 0.8)
     term_frequency: bool = True
+    # The Latin column the Jaro-Winkler levels read (default: ``latin``, the key). The
+    # spelled-out name is kinder to short names, whose consonant keys differ by a whole
+    # letter: Awa / Aoua are "a" / "av", two keys that Jaro-Winkler finds nothing alike.
+    latin_similar: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,42 @@ class ArrayComparison:
 
     column: str
     sizes: tuple[int, ...] = (2, 1)
+
+
+@dataclass(frozen=True)
+class IdentifierComparison:
+    """A person's identity numbers, one column per type (a CNIE, an IDCS...), compared together.
+
+    Levels: null (no type held on both sides) / the same number of some type, or numbers
+    at most ``max_edits`` characters apart (a digit mistyped, two digits swapped) / else:
+    every type held on both sides carries a different number, which points to two persons,
+    since one person holds one number of each type for life.
+    """
+
+    columns: tuple[str, ...]
+    output_column_name: str = "identifier"
+    max_edits: int = 2
+
+
+@dataclass(frozen=True)
+class ParentsComparison:
+    """The parents' given names, compared together, father with father, mother with mother.
+
+    A parent is *alike* on two records when the name keys are equal or the spelled-out
+    names (``*_similar``) have a Jaro-Winkler similarity of at least ``threshold`` (Awa and
+    Aoua). Levels: null (neither parent named on both sides) / both keys the same (``both``,
+    with a term-frequency adjustment: Mohamed and Fatima say less than rarer names) / both
+    alike / one alike, the other not named on both sides / one alike, the other different
+    / else: every parent named on both sides differs.
+    """
+
+    father: str = "father_key"
+    mother: str = "mother_key"
+    both: str = "parents_key"
+    father_similar: str = "father_norm"
+    mother_similar: str = "mother_norm"
+    threshold: float = 0.88
+    output_column_name: str = "parents"
 
 
 @dataclass(frozen=True)
@@ -180,6 +220,8 @@ class LinkageSpec:
     date: DateSpec | None = DateSpec()
     names: tuple[NameComparison, ...] = ()
     arrays: tuple[ArrayComparison, ...] = ()
+    identifiers: IdentifierComparison | None = None
+    parents: ParentsComparison | None = None
     blocking_rules: tuple[tuple[str, ...], ...] = ()
     # Records sharing this column's value (members of one household) form a candidate pair
     # only when their dates of birth are equal (or both are the same year, known only to the
@@ -210,7 +252,14 @@ class LinkageSpec:
             cols.append(self.date.key)
         for n in self.names:
             cols += [n.latin, n.arabic]
+            if n.latin_similar:
+                cols.append(n.latin_similar)
         cols += [a.column for a in self.arrays]
+        if self.identifiers is not None:
+            cols += list(self.identifiers.columns)
+        if self.parents is not None:
+            p = self.parents
+            cols += [p.father, p.mother, p.both, p.father_similar, p.mother_similar]
         if self.group_column:
             cols.append(self.group_column)
         if self.date is not None:
@@ -220,10 +269,12 @@ class LinkageSpec:
     @property
     def term_frequency_columns(self) -> list[str]:
         date_key = [self.date.key] if self.date is not None and self.date.key else []
+        parents = [self.parents.both] if self.parents is not None else []
         return (
             [n.latin for n in self.names if n.term_frequency]
             + [s.column for s in self.strings if s.term_frequency]
             + date_key
+            + parents
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -244,6 +295,11 @@ class LinkageSpec:
             NameComparison(**{**n, "thresholds": tuple(n["thresholds"])}) for n in d.get("names", ())
         )
         d["arrays"] = tuple(ArrayComparison(**{**a, "sizes": tuple(a["sizes"])}) for a in d.get("arrays", ()))
+        ident = d.get("identifiers")
+        d["identifiers"] = (
+            IdentifierComparison(**{**ident, "columns": tuple(ident["columns"])}) if ident else None
+        )
+        d["parents"] = ParentsComparison(**d["parents"]) if d.get("parents") else None
         for key in ("blocking_rules", "training_rules", "deterministic_rules"):
             d[key] = tuple(tuple(r) for r in d.get(key, ()))
         d["retain_columns"] = tuple(d.get("retain_columns", ()))
@@ -260,10 +316,16 @@ REGISTRY_DATE_M = (0.80, 0.03, 0.05, 0.05, 0.03, 0.03, 0.01)
 def default_spec() -> LinkageSpec:
     """The registry spec over the canonical person frame (:mod:`sijill.identity.frame`).
 
-    - Names: given and family name, each one comparison over both scripts.
+    - Names: given and family name, each one comparison over both scripts (equal keys, then
+      Jaro-Winkler on the spelled-out Latin name or on the Arabic).
     - Sex, commune (with term frequencies: a big city says less than a village), phone.
     - Co-members: how many given names the two persons' households share, so that a whole
       household registered twice is recognised member by member.
+    - Identity numbers (``id_1``, ``id_2``: the country's ``dedupe.id_types``): the same
+      number, one mistyped, or different numbers of one type (two persons).
+    - The parents' given names: both the same (with term frequencies), both spelled alike,
+      one alike and the other not named on both records, one alike and the other
+      different, or different.
     - Date of birth with fixed m probabilities (:data:`REGISTRY_DATE_M`), and a
       term-frequency adjustment on the exact date (1 January is given for many approximate
       dates).
@@ -271,12 +333,16 @@ def default_spec() -> LinkageSpec:
     - Training (:func:`sijill.identity.dedupe.train_model`) uses a random sample of at most
       300,000 persons: enough for EM, and the blocks stay small.
     - EM runs on two blocks that leave every comparison trained once: same date of birth
-      (trains names, sex, place, phone, co-members) and same given and family keys.
+      (trains names, sex, place, phone, co-members, identity numbers, parents) and same
+      given and family keys and birth year. With the names alone, the second block is full
+      of namesakes born decades apart, and EM took them for matches whose identity numbers
+      and parents differ (measured on the Mali registry: m of "different numbers" 0.50,
+      against 0.005 with the year).
     """
     return LinkageSpec(
         names=(
-            NameComparison("given_key", "given_ar_norm", "given_name"),
-            NameComparison("family_key", "family_ar_norm", "family_name"),
+            NameComparison("given_key", "given_ar_norm", "given_name", latin_similar="given_lat_norm"),
+            NameComparison("family_key", "family_ar_norm", "family_name", latin_similar="family_lat_norm"),
         ),
         strings=(
             StringComparison("sex", "exact"),
@@ -284,6 +350,8 @@ def default_spec() -> LinkageSpec:
             StringComparison("phone", "exact"),
         ),
         arrays=(ArrayComparison("co_members", (2, 1)),),
+        identifiers=IdentifierComparison(("id_1", "id_2")),
+        parents=ParentsComparison(),
         date=DateSpec(fixed_m=REGISTRY_DATE_M, key="birth_date_key"),
         group_column="household_id",
         # Each rule misses some duplicates; together they keep recall (measured in
@@ -296,8 +364,15 @@ def default_spec() -> LinkageSpec:
             ("given_ar_norm", "family_ar_norm", "birth_year"),  # Latin spelled apart, Arabic alike
             ("birth_year", "birth_month", "birth_day", "commune"),  # both names spelled apart
             ("phone",),
+            ("id_1_odd", "birth_year"),  # an identity number mistyped once, names apart
+            ("id_1_even", "birth_year"),
+            ("family_key", "parents_key", "birth_year"),  # a given name apart, the date year-only
+            ("given_key", "parents_key", "birth_year"),  # a family name apart, the date year-only
         ),
-        training_rules=(("birth_year", "birth_month", "birth_day"), ("given_key", "family_key")),
+        training_rules=(
+            ("birth_year", "birth_month", "birth_day"),
+            ("given_key", "family_key", "birth_year"),
+        ),
         deterministic_rules=(
             ("given_key", "family_key", "birth_year", "birth_month", "birth_day"),
             ("phone", "given_key"),
@@ -367,9 +442,10 @@ def _name_comparison(n: NameComparison) -> Any:
         exact_lat,
         cll.ExactMatchLevel(ar),
     ]
+    similar = n.latin_similar or lat
     for t in n.thresholds:
         levels.append(
-            cll.Or(cll.JaroWinklerLevel(lat, t), cll.JaroWinklerLevel(ar, t)).configure(
+            cll.Or(cll.JaroWinklerLevel(similar, t), cll.JaroWinklerLevel(ar, t)).configure(
                 label_for_charts=f"Jaro-Winkler ≥ {t} in a script"
             )
         )
@@ -378,6 +454,54 @@ def _name_comparison(n: NameComparison) -> Any:
         output_column_name=n.output_column_name,
         comparison_description=f"{n.output_column_name}: {lat} (Latin) and {ar} (Arabic) together",
         comparison_levels=levels,
+    )
+
+
+def _identifier_comparison(c: IdentifierComparison) -> Any:
+    # The same number and a mistyped one are one level: after intake's exact checks, two
+    # records of the registry share a number only when an agent accepted the conflict, too
+    # rarely for EM to learn a level of its own.
+    cols = c.columns
+    null: Any = cll.And(*[cll.NullLevel(col) for col in cols]) if len(cols) > 1 else cll.NullLevel(cols[0])
+    close: Any = (
+        cll.Or(*[cll.LevenshteinLevel(col, c.max_edits) for col in cols])
+        if len(cols) > 1
+        else cll.LevenshteinLevel(cols[0], c.max_edits)
+    )
+    return cl.CustomComparison(
+        output_column_name=c.output_column_name,
+        comparison_description="identity numbers, each type against the same type",
+        comparison_levels=[
+            null.configure(is_null_level=True, label_for_charts="no type held on both sides"),
+            close.configure(label_for_charts=f"the same number, or at most {c.max_edits} characters apart"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _parents_comparison(c: ParentsComparison) -> Any:
+    def alike(key: str, spelled: str) -> Any:
+        return cll.Or(cll.ExactMatchLevel(key), cll.JaroWinklerLevel(spelled, c.threshold))
+
+    father, mother = alike(c.father, c.father_similar), alike(c.mother, c.mother_similar)
+    return cl.CustomComparison(
+        output_column_name=c.output_column_name,
+        comparison_description="the parents' given names: father with father, mother with mother",
+        comparison_levels=[
+            cll.And(cll.NullLevel(c.father), cll.NullLevel(c.mother)).configure(
+                is_null_level=True, label_for_charts="neither parent named on both sides"
+            ),
+            cll.ExactMatchLevel(c.both, term_frequency_adjustments=True).configure(
+                label_for_charts="both parents the same"
+            ),
+            cll.And(father, mother).configure(label_for_charts="both parents alike"),
+            cll.Or(
+                cll.And(father, cll.NullLevel(c.mother)),
+                cll.And(mother, cll.NullLevel(c.father)),
+            ).configure(label_for_charts="one parent alike, the other not named on both sides"),
+            cll.Or(father, mother).configure(label_for_charts="one parent alike, the other different"),
+            cll.ElseLevel(),
+        ],
     )
 
 
@@ -442,6 +566,10 @@ def _settings(spec: LinkageSpec, link_type: LinkType) -> SettingsCreator:
     comparisons: list[Any] = [_name_comparison(n) for n in spec.names]
     comparisons += [_string_comparison(s) for s in spec.strings]
     comparisons += [cl.ArrayIntersectAtSizes(a.column, list(a.sizes)) for a in spec.arrays]
+    if spec.identifiers is not None:
+        comparisons.append(_identifier_comparison(spec.identifiers))
+    if spec.parents is not None:
+        comparisons.append(_parents_comparison(spec.parents))
     if spec.date is not None:
         comparisons.append(_date_comparison(spec.date))
     return SettingsCreator(
@@ -493,7 +621,10 @@ def _to_backend_table(df: pl.DataFrame, backend: Backend, connection: Any = None
 
 
 def _select(df: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
-    cols = [spec.unique_id_column, *spec.compared_columns, *spec.retain_columns]
+    blocking = [
+        c for rule in (*spec.blocking_rules, *spec.training_rules, *spec.deterministic_rules) for c in rule
+    ]
+    cols = [spec.unique_id_column, *spec.compared_columns, *blocking, *spec.retain_columns]
     seen: list[str] = []
     for c in cols:
         if c not in seen:
@@ -522,6 +653,33 @@ class LinkageModel:
         s["link_type"] = link_type
         s.pop("linker_uid", None)
         return s
+
+
+def _clamp_vanishing_m() -> None:
+    """Let EM drive a level's m to zero without failing.
+
+    On a small registry, EM can find a level only among non-matches (one parent alike, the
+    other different) and set its m to exactly 0.0; Splink 4 then refuses the value and the
+    run fails. The value is clamped to Splink's smallest (1e-300); the m floor applied
+    after training (:attr:`LinkageSpec.m_floor`) lifts it again.
+    """
+    from splink.internals import comparison_level as cl_mod
+
+    prop: Any = cl_mod.ComparisonLevel.__dict__["m_probability"]
+    if getattr(prop.fset, "_sijill_clamped", False):
+        return
+    original = prop.fset
+
+    def setter(self: Any, value: Any) -> None:
+        if isinstance(value, (int, float)) and value < cl_mod.M_U_CLAMP_MIN:
+            value = cl_mod.M_U_CLAMP_MIN
+        original(self, value)
+
+    setter._sijill_clamped = True  # type: ignore[attr-defined]
+    setattr(cl_mod.ComparisonLevel, "m_probability", prop.setter(setter))  # noqa: B010
+
+
+_clamp_vanishing_m()
 
 
 def _quiet() -> None:

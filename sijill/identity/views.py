@@ -120,6 +120,16 @@ def compare_rows(view: selectors.CandidateView) -> list[Row]:
             not same["family_name_ar"],
             "ar",
         ),
+        *[
+            Row(label, getattr(a, f), getattr(b, f), not same[f], f.rsplit("_", 1)[1])
+            for label, f in (
+                (_("Father's given name (Latin script)"), "father_name_lat"),
+                (_("Father's given name (Arabic script)"), "father_name_ar"),
+                (_("Mother's given name (Latin script)"), "mother_name_lat"),
+                (_("Mother's given name (Arabic script)"), "mother_name_ar"),
+            )
+            if getattr(a, f) or getattr(b, f)
+        ],
         Row(_("Sex"), code_label(a.sex, "sex"), code_label(b.sex, "sex"), not same["sex"]),
         Row(
             _("Date of birth"),

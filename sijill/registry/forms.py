@@ -194,6 +194,10 @@ class PersonFieldsMixin:
         self.fields["family_name_lat"] = _text(_("Family name (Latin script)"), lang="fr", dir="ltr")
         self.fields["given_name_ar"] = _text(_("Given name (Arabic script)"), lang="ar", dir="rtl")
         self.fields["family_name_ar"] = _text(_("Family name (Arabic script)"), lang="ar", dir="rtl")
+        self.fields["father_name_lat"] = _text(_("Father's given name (Latin script)"), lang="fr", dir="ltr")
+        self.fields["father_name_ar"] = _text(_("Father's given name (Arabic script)"), lang="ar", dir="rtl")
+        self.fields["mother_name_lat"] = _text(_("Mother's given name (Latin script)"), lang="fr", dir="ltr")
+        self.fields["mother_name_ar"] = _text(_("Mother's given name (Arabic script)"), lang="ar", dir="rtl")
         self.fields["sex"] = forms.ChoiceField(
             label=_("Sex"),
             required=False,

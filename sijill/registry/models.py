@@ -119,6 +119,12 @@ class Person(models.Model):
     family_name_lat = models.CharField(max_length=100, blank=True)
     given_name_ar = models.CharField(max_length=100, blank=True)
     family_name_ar = models.CharField(max_length=100, blank=True)
+    # The parents' given names, as the identity card ("fils de ... et de ...") or the birth
+    # certificate gives them. They tell two namesakes apart (docs/identity.md).
+    father_name_lat = models.CharField(max_length=100, blank=True, default="")
+    father_name_ar = models.CharField(max_length=100, blank=True, default="")
+    mother_name_lat = models.CharField(max_length=100, blank=True, default="")
+    mother_name_ar = models.CharField(max_length=100, blank=True, default="")
     sex = models.CharField(max_length=1, choices=_choices(enums.SEX))
     birth_date = models.DateField(help_text="For a year-only date, 1 July of that year")
     birth_date_precision = models.CharField(

@@ -91,6 +91,8 @@ class NamesConfig:
     family: NameTable
     clean_variant_rate: float
     family_spelling_shared: float
+    # Probability that a person's record names the father / the mother (given name).
+    parents_named: tuple[float, float]
     cohort_starts: IArray  # birth year at which each cohort starts
     cohort_names: tuple[str, ...]
     # Cumulative sampling weights per cohort, one row per cohort.
@@ -425,6 +427,10 @@ def load_config(country: str) -> SynthConfig:
         family=fam,
         clean_variant_rate=float(nm.get("clean_variant_rate", 0.0)),
         family_spelling_shared=float(nm.get("family_spelling_shared", 1.0)),
+        parents_named=(
+            float((nm.get("parents_named") or {}).get("father", 0.0)),
+            float((nm.get("parents_named") or {}).get("mother", 0.0)),
+        ),
         cohort_starts=cohort_starts,
         cohort_names=cohort_names,
         cum_male=_cohort_cum(gm, cohort_names, mult),

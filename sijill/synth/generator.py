@@ -57,7 +57,7 @@ from sijill.synth.models import (
     sigmoid,
 )
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 FORMAT_VERSION = 1
 
 FArray = npt.NDArray[np.float64]
@@ -89,6 +89,14 @@ NOISE_OPS = {
 # Number of noise operations on a duplicate record (index = count).
 NOISE_COUNT_PERSON = [0.0, 0.5, 0.35, 0.15]
 NOISE_COUNT_HOUSEHOLD_MEMBER = [0.25, 0.40, 0.25, 0.10]
+# Share of duplicate records (spared by the "id_missing" noise) that carry the original's
+# identifiers mistyped; the others carry none (not declared, or only a document with a check
+# digit, which cannot be mistyped past validation).
+ID_MISTYPED_SHARE = 0.5
+# A parent named on the original record is not named on the duplicate (not declared the
+# second time), or is spelled another known way, with these probabilities.
+PARENT_DROPPED = 0.25
+PARENT_RESPELLED = 0.15
 HOUSEHOLD_DUP_SHARE = 0.4  # share of duplicated person records that come from whole households
 _ALPHABET = np.array(list("abcdefghijklmnopqrstuvwxyz"))
 
@@ -643,6 +651,43 @@ class _Engine:
         share = (fam == f_head[hh]) & (rng.random(P) < nm.family_spelling_shared)
         per["f_e"] = fam
         per["f_k"] = np.where(share, head_k[hh], k_own)
+        self._parents(rng, h, per)
+
+    def _parents(self, rng: np.random.Generator, h: dict[str, Any], per: dict[str, Any]) -> None:
+        """The parents' given names on each record: a child of the head is named after the
+        head and the head's (first) spouse, in their spelling; anyone else's parents are drawn
+        from the names of the generation born about 28 years earlier. Each parent is named on
+        the record with the probability of ``names.parents_named``."""
+        nm = self.cfg.names
+        P, n = per["P"], h["n"]
+        hh, fem, rel, given = per["hh"], per["female"], per["rel"], per["g_e"]
+        head_pos = h["head_pos"]
+        head_fem = fem[head_pos]
+        spouse_pos = np.full(n, -1, dtype=np.int64)
+        sp_rows = np.flatnonzero(rel == R_SPOUSE)[::-1]
+        spouse_pos[hh[sp_rows]] = sp_rows  # the first spouse of each household wins
+        sp_fem = np.where(spouse_pos >= 0, fem[np.maximum(spouse_pos, 0)], False)
+        has_sp = spouse_pos >= 0
+        male_par = np.where(~head_fem, head_pos, np.where(has_sp & ~sp_fem, spouse_pos, -1))
+        female_par = np.where(head_fem, head_pos, np.where(has_sp & sp_fem, spouse_pos, -1))
+        cohort = np.clip(
+            np.searchsorted(nm.cohort_starts, per["byear"] - 28, side="right") - 1,
+            0,
+            len(nm.cohort_starts) - 1,
+        )
+        child = rel == R_CHILD
+        named_f, named_m = nm.parents_named
+        for key, par, cum, offset, named in (
+            ("fa", male_par[hh], nm.cum_male, 0, named_f),
+            ("mo", female_par[hh], nm.cum_female, self.n_male_given, named_m),
+        ):
+            drawn = draw_rows(rng, cum, cohort) + offset
+            drawn_k = self._spelling_k(rng, self.given_n[drawn], nm.clean_variant_rate)
+            known = child & (par >= 0)
+            src = np.maximum(par, 0)
+            per[f"{key}_e"] = np.where(known, given[src], drawn)
+            per[f"{key}_k"] = np.where(known, per["g_k"][src], drawn_k)
+            per[f"{key}_on"] = rng.random(P) < named
 
     # ------------------------------------------------------------------ identifiers, phones
 
@@ -897,11 +942,23 @@ class _Engine:
             "_by": per["byear"],
             "_bm": per["bmonth"],
             "_bd": per["bday"],
+            "_fa_e": per["fa_e"],
+            "_fa_k": per["fa_k"],
+            "_mo_e": per["mo_e"],
+            "_mo_k": per["mo_k"],
             "relationship": _codes(REL, per["rel"]),
             "given_name_lat": self.given_spell.gather(g_flat),
             "family_name_lat": self.family_spell.gather(f_flat),
             "given_name_ar": self.given_ar.gather(per["g_e"]),
             "family_name_ar": self.family_ar.gather(per["f_e"]),
+            **{
+                f"{parent}_name_{script}": _masked(col, per[f"{key}_on"])
+                for parent, key in (("father", "fa"), ("mother", "mo"))
+                for script, col in (
+                    ("lat", self.given_spell.gather(self.given_off[per[f"{key}_e"]] + per[f"{key}_k"])),
+                    ("ar", self.given_ar.gather(per[f"{key}_e"])),
+                )
+            },
             "sex": pl.Series(np.where(per["female"], "F", "M")),
             "birth_date": _date_str(per["byear"], per["bmonth"], per["bday"]),
             "birth_date_approx": pl.Series(per["approx"]),
@@ -1116,6 +1173,33 @@ class _Engine:
                             done |= changed
             out["given_name_ar"], out["family_name_ar"] = new_g, new_f
             tags["arabic_variant"] = pl.Series(done)
+        # 3b. the parents' names: not given again, or spelled another known way
+        for parent, key in (("father", "fa"), ("mother", "mo")):
+            lat, ar = d[f"{parent}_name_lat"], d[f"{parent}_name_ar"]
+            named = (lat.is_not_null() | ar.is_not_null()).to_numpy()
+            u = rng.random(k)
+            drop = named & (u < PARENT_DROPPED)
+            e, kk = d[f"_{key}_e"].to_numpy(), d[f"_{key}_k"].to_numpy()
+            pn = self.given_n[e]
+            respell = (
+                named
+                & ~drop
+                & (u < PARENT_DROPPED + PARENT_RESPELLED)
+                & (pn > 1)
+                & lat.is_not_null().to_numpy()
+            )
+            new_k = np.where(
+                respell, (kk + 1 + np.floor(rng.random(k) * np.maximum(pn - 1, 1)).astype(np.int64)) % pn, kk
+            )
+            new_lat = self.given_spell.gather(self.given_off[e] + new_k)
+            out[f"{parent}_name_lat"] = pl.select(
+                pl.when(pl.Series(drop)).then(None).when(pl.Series(respell)).then(new_lat).otherwise(lat)
+            ).to_series()
+            out[f"{parent}_name_ar"] = pl.select(
+                pl.when(pl.Series(drop)).then(None).otherwise(ar)
+            ).to_series()
+            tags[f"{parent}_missing"] = pl.Series(drop)
+            tags[f"{parent}_variant"] = pl.Series(respell)
         # 4. birth date: day and month swapped, or year only
         by, bm, bd = d["_by"].to_numpy(), d["_bm"].to_numpy(), d["_bd"].to_numpy()
         swap_ok = (bd <= 12) & (bd != bm)
@@ -1133,20 +1217,29 @@ class _Engine:
         ).to_series()
         tags["date_swap"] = pl.Series(swap)
         tags["year_only"] = pl.Series(yonly)
-        # 5. identifiers: never reuse the original's value (intake rejects a reused ID)
+        # 5. identifiers. The second registration never carries the original's number as it
+        # is: intake would catch that (docs/identity.md). A person keeps one CNIE or NINA for
+        # life, so the duplicate carries none (not declared, or another document), or the same
+        # number mistyped by the agent (ID_MISTYPED_SHARE of the records the "id_missing"
+        # noise spares). A type with a check digit cannot be mistyped past validation, so it
+        # is left out.
         has_id = d["id_value"].is_not_null().to_numpy() | d["id2_value"].is_not_null().to_numpy()
-        miss = sel["id_missing"] & has_id
+        miss = (sel["id_missing"] | (rng.random(k) >= ID_MISTYPED_SHARE)) & has_id
+        kept = np.zeros(k, dtype=bool)
         for tcol, vcol in (("id_type", "id_value"), ("id2_type", "id2_value")):
             types = d[tcol]
             vals = pl.repeat(None, k, dtype=pl.Utf8, eager=True)
             for stream in self.id_streams:
+                if not stream.can_mistype:
+                    continue
                 idx = np.flatnonzero((types == stream.spec.type).fill_null(False).to_numpy() & ~miss)
                 if idx.shape[0]:
-                    vals = vals.scatter(idx, stream.take_replacements(idx.shape[0], by[idx]))
+                    vals = vals.scatter(idx, stream.mistype(rng, d[vcol].gather(idx)))
             out[vcol] = vals
-            out[tcol] = pl.select(pl.when(pl.Series(miss)).then(None).otherwise(types)).to_series()
-        tags["id_missing"] = pl.Series(miss)
-        tags["id_replaced"] = pl.Series(has_id & ~miss)
+            out[tcol] = pl.select(pl.when(vals.is_null()).then(None).otherwise(types)).to_series()
+            kept |= vals.is_not_null().to_numpy()
+        tags["id_missing"] = pl.Series(has_id & ~kept)
+        tags["id_mistyped"] = pl.Series(kept)
         # phone: often a different (or no) number on the other record
         keep_phone = rng.random(k) < 0.6
         out["phone"] = pl.select(pl.when(pl.Series(keep_phone)).then(d["phone"]).otherwise(None)).to_series()

@@ -2,9 +2,11 @@
 
 Each stream maps a running serial number (0, 1, 2, ...) to a value through a seeded
 affine bijection ``x -> (a*x + b) mod M`` of the stream's value space, so values look
-random, never repeat within a file and need no memory. Originals consume serials from the
-bottom of the space; the replacement identifiers given to duplicate records consume them
-from the top, so the two can never collide.
+random, never repeat within a file and need no memory.
+
+A duplicate record does not get a new number: one person keeps one CNIE or NINA for life.
+:meth:`IdStream.mistype` writes the original number with one typing error instead (a digit
+replaced, or two neighbouring digits swapped), as an agent copying it from the card would.
 """
 
 from __future__ import annotations
@@ -70,28 +72,70 @@ class IdStream:
         self.stride = spec.capacity // self.space
         self.capacity = self.space
         self.perm = Bijection(self.space, seed, f"id:{spec.type}")
-        self.used_low = 0  # serials consumed by original records
-        self.used_high = 0  # serials consumed by replacements (from the top)
+        self.used = 0  # serials consumed
 
-    def _check_room(self, n_low: int, n_high: int) -> None:
-        if self.used_low + n_low + self.used_high + n_high > self.capacity:
+    def take(self, n: int, order: IArray, birth_year: IArray | None = None) -> pl.Series:
+        """``n`` new values; ``order`` is a permutation of range(n) shuffling serials."""
+        if self.used + n > self.capacity:
             raise SynthConfigError(
                 f"identifier space of {self.spec.type} exhausted ({self.capacity} values); "
                 "enlarge its generator in synth.yaml"
             )
-
-    def take(self, n: int, order: IArray, birth_year: IArray | None = None) -> pl.Series:
-        """``n`` new values; ``order`` is a permutation of range(n) shuffling serials."""
-        self._check_room(n, 0)
-        serial = self.used_low + order
-        self.used_low += n
+        serial = self.used + order
+        self.used += n
         return self.format(self.perm(serial), birth_year)
 
-    def take_replacements(self, n: int, birth_year: IArray | None = None) -> pl.Series:
-        self._check_room(0, n)
-        serial = self.capacity - 1 - (self.used_high + np.arange(n, dtype=np.int64))
-        self.used_high += n
-        return self.format(self.perm(serial), birth_year)
+    @property
+    def can_mistype(self) -> bool:
+        """Whether a mistyped number still passes validation (a check digit would refuse it)."""
+        return self.spec.check == "none"
+
+    def mistype(self, rng: np.random.Generator, values: pl.Series) -> pl.Series:
+        """Each value with one typing error in its digits: a digit replaced by another (70%)
+        or two neighbouring, different digits swapped (30%). The format still holds (prefix
+        letters, a leading non-zero digit, a key letter and the ``/year`` part are kept), so
+        the value passes the profile's pattern. It may, rarely, be another person's number:
+        intake then sends it to review, as it would in the field.
+        """
+        s = self.spec
+        k = values.len()
+        if not k:
+            return values
+        length = values.str.len_chars().to_numpy().astype(np.int64)
+        if s.kind == "prefixed":
+            lo, hi = length - s.digits, length
+        elif s.kind == "digits":
+            lo = np.full(k, 1 if s.first_nonzero else 0, dtype=np.int64)
+            hi = np.full(k, s.digits - (1 if s.check != "none" else 0), dtype=np.int64)
+        elif s.kind == "number_year":
+            slash = values.str.find("/").fill_null(-1).to_numpy().astype(np.int64)
+            hi = np.where(slash >= 0, slash, length)
+            lo = np.where(hi > 1, 1, 0)  # keep the act number's first digit (no leading zero)
+        else:  # pragma: no cover - config validates the kinds
+            raise AssertionError(s.kind)
+        span = np.maximum(hi - lo, 1)
+        pos = lo + np.floor(rng.random(k) * span).astype(np.int64)
+        step = rng.integers(1, 10, k)  # a different digit
+        step9 = rng.integers(1, 9, k)  # a different non-zero digit, for an act number's only digit
+        df = pl.DataFrame(
+            {"s": values, "p": pos, "step": step, "step9": step9, "swap": rng.random(k) < 0.3, "hi": hi}
+        )
+        c, p = pl.col("s"), pl.col("p")
+        here, nxt = c.str.slice(p, 1), c.str.slice(p + 1, 1)
+        can_swap = pl.col("swap") & (p + 1 < pl.col("hi")) & (here != nxt)
+        d = here.cast(pl.Int64)
+        digit = (
+            pl.when(pl.col("hi") == 1)
+            .then((d - 1 + pl.col("step9")) % 9 + 1)
+            .otherwise((d + pl.col("step")) % 10)
+            .cast(pl.Utf8)
+        )
+        expr = (
+            pl.when(can_swap)
+            .then(pl.concat_str([c.str.slice(0, p), nxt, here, c.str.slice(p + 2)]))
+            .otherwise(pl.concat_str([c.str.slice(0, p), digit, c.str.slice(p + 1)]))
+        )
+        return df.select(expr.alias("s")).to_series()
 
     def _spread(self, v: IArray) -> IArray:
         if self.stride <= 1:

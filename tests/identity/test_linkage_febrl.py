@@ -157,6 +157,8 @@ def canonical_frame(febrl: pl.DataFrame) -> pl.DataFrame:
         "family_key",
         pl.lit(None, pl.Utf8).alias("given_ar_norm"),
         pl.lit(None, pl.Utf8).alias("family_ar_norm"),
+        pl.col("given_key").alias("given_lat_norm"),
+        pl.col("family_key").alias("family_lat_norm"),
         "birth_year",
         "birth_month",
         "birth_day",
@@ -165,9 +167,18 @@ def canonical_frame(febrl: pl.DataFrame) -> pl.DataFrame:
         .alias("birth_date_key"),
         pl.lit(None, pl.Utf8).alias("sex"),
         pl.col("suburb").alias("commune"),
-        pl.col("soc_sec_id").alias("phone"),
+        pl.lit(None, pl.Utf8).alias("phone"),
         pl.col("unique_id").alias("household_id"),
         pl.lit(None, pl.List(pl.Utf8)).alias("co_members"),
+        pl.lit(None, pl.Utf8).alias("father_key"),  # FEBRL names no parents
+        pl.lit(None, pl.Utf8).alias("mother_key"),
+        pl.lit(None, pl.Utf8).alias("parents_key"),
+        pl.lit(None, pl.Utf8).alias("father_norm"),
+        pl.lit(None, pl.Utf8).alias("mother_norm"),
+        pl.col("soc_sec_id").alias("id_1"),  # an identity number, compared type with type
+        pl.lit(None, pl.Utf8).alias("id_2"),
+        pl.col("soc_sec_id").str.split("").list.gather_every(2).list.join("").alias("id_1_odd"),
+        pl.col("soc_sec_id").str.split("").list.gather_every(2, 1).list.join("").alias("id_1_even"),
     )
 
 

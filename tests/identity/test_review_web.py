@@ -156,6 +156,26 @@ def test_the_pair_page_shows_both_records_side_by_side_with_differences_marked(d
     assert 'name="keep_household"' in text and 'name="csrfmiddlewaretoken"' in text
 
 
+def test_the_parents_names_are_compared_side_by_side_when_either_record_has_them(dupes, queue, reviewer):
+    url = reverse("review_candidate", args=[queue["mother"].pk])
+    before = reviewer.get(url).text.replace("&#x27;", "'")
+    assert "Sex</th>" in before and "Father's given name" not in before  # neither names a parent
+    from sijill.registry.models import Person
+
+    Person.objects.filter(pk=dupes.person("P2").pk).update(
+        father_name_lat="Abdellah", father_name_ar="عبد الله"
+    )
+    Person.objects.filter(pk=dupes.person("P10").pk).update(father_name_lat="Abdallah")
+    text = reviewer.get(url).text.replace("&#x27;", "'")
+    row = re.search(
+        r"<tr[^>]*>\s*<th scope=\"row\">Father's given name \(Latin script\)</th>(.*?)</tr>", text, re.S
+    )
+    assert row and "Abdellah" in row.group(1) and "Abdallah" in row.group(1) and "≠ Different" in row.group(1)
+    row = re.search(r"<th scope=\"row\">Father's given name \(Arabic script\)</th>(.*?)</tr>", text, re.S)
+    assert row and "عبد الله" in row.group(1) and "—" in row.group(1)
+    assert "Mother's given name" not in text
+
+
 def test_an_identifier_conflict_shows_its_reason(queue, reviewer):
     page = reviewer.get(reverse("review_candidate", args=[queue["conflict"].pk]))
     assert "CNIE BK123456 is already held by person X in household Y" in page.text

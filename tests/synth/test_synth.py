@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from rapidfuzz.distance import OSA
 
 from sijill.core import enums
 from sijill.countries import get_profile
@@ -326,6 +327,29 @@ def test_names_both_scripts_with_variants(ma20k: tuple[Path, SynthSummary]) -> N
     assert p["given_name_ar"].n_unique() > 200 and p["family_name_ar"].n_unique() > 250
 
 
+def test_parents_given_names(ma20k: tuple[Path, SynthSummary]) -> None:
+    """A child of the head is named after the head and the spouse; the shares of records
+    naming each parent follow synth.yaml (father 0.85, mother 0.8)."""
+    out, _ = ma20k
+    _h, p = _read(out)
+    assert 0.82 < p["father_name_lat"].is_not_null().mean() < 0.88  # type: ignore[operator]
+    assert 0.77 < p["mother_name_lat"].is_not_null().mean() < 0.83  # type: ignore[operator]
+    # the Arabic form is the same name, named or not together
+    assert (p["father_name_lat"].is_null() == p["father_name_ar"].is_null()).all()
+    heads = p.filter(pl.col("relationship") == "HEAD", pl.col("sex") == "M").select(
+        "household_ref", pl.col("given_name_lat").alias("head"), pl.col("given_name_ar").alias("head_ar")
+    )
+    kids = p.filter(pl.col("relationship") == "CHILD", pl.col("father_name_lat").is_not_null()).join(
+        heads, on="household_ref"
+    )
+    assert kids.height > 1000
+    assert (kids["father_name_lat"] == kids["head"]).all() and (
+        kids["father_name_ar"] == kids["head_ar"]
+    ).all()
+    # anyone else's parents are drawn: not all the same name
+    assert p.filter(pl.col("relationship") == "HEAD")["father_name_ar"].n_unique() > 100
+
+
 # ----------------------------------------------------------------------------- duplicates
 
 
@@ -355,7 +379,9 @@ def test_duplicates_truth(ma_dups: tuple[Path, SynthSummary]) -> None:
         "family_name_ar",
         "birth_date",
         "sex",
+        "id_type",
         "id_value",
+        "id2_type",
         "id2_value",
     )
     b = pairs.join(p, left_on="person_ref_b", right_on="person_ref").select(
@@ -368,7 +394,9 @@ def test_duplicates_truth(ma_dups: tuple[Path, SynthSummary]) -> None:
         "family_name_ar",
         "birth_date",
         "sex",
+        "id_type",
         "id_value",
+        "id2_type",
         "id2_value",
     )
     m = a.join(b, on=["person_ref_a", "person_ref_b"], suffix="_b")
@@ -388,10 +416,27 @@ def test_duplicates_truth(ma_dups: tuple[Path, SynthSummary]) -> None:
     )
     assert swapped.height > 5
     assert (swapped["birth_date"].str.slice(5, 2) == swapped["birth_date_b"].str.slice(8, 2)).all()
-    # never the same identifier value on both records
+    # A duplicate never carries the original's number as it is (intake would catch it). When
+    # it carries one, it is the original's number of that type with one typing error: a digit
+    # replaced or two neighbouring digits swapped. Types with a check digit are never mistyped.
     for c in ("id_value", "id2_value"):
         same = m.filter(pl.col(c).is_not_null() & (pl.col(c) == pl.col(f"{c}_b")))
         assert same.height == 0
+    orig = {
+        (r["person_ref_a"], t): v
+        for r in m.iter_rows(named=True)
+        for t, v in ((r["id_type"], r["id_value"]), (r["id2_type"], r["id2_value"]))
+        if t is not None
+    }
+    mistyped = 0
+    for r in m.iter_rows(named=True):
+        for t, v in ((r["id_type_b"], r["id_value_b"]), (r["id2_type_b"], r["id2_value_b"])):
+            if t is None:
+                continue
+            assert t != "IDCS", "a number with a check digit cannot be mistyped past validation"
+            assert OSA.distance(orig[(r["person_ref_a"], t)], v) == 1, (t, orig[(r["person_ref_a"], t)], v)
+            mistyped += 1
+    assert 0.15 < mistyped / m.height < 0.5
     noise = pairs["noise"].fill_null("")
     for tag in (
         "latin_variant",
@@ -400,7 +445,9 @@ def test_duplicates_truth(ma_dups: tuple[Path, SynthSummary]) -> None:
         "date_swap",
         "year_only",
         "id_missing",
-        "id_replaced",
+        "id_mistyped",
+        "father_missing",
+        "mother_variant",
     ):
         assert noise.str.contains(tag).any(), tag
 

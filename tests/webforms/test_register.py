@@ -177,3 +177,25 @@ def test_the_form_follows_the_country_profile(client, settings):
     assert all(f'<option value="{t}">' in html for t in ml.id_types) and 'value="CNIE"' not in html
     assert all(f'name="{q.name}"' in html for q in ml.questionnaire.questions)
     assert "<legend>Élevage</legend>" in html
+
+
+def test_the_parents_given_names_are_registered_checked_and_shown(client, enumerator, ma):
+    client.force_login(enumerator)
+    data = _family(ma, commune().code, father_name_lat="Abdellah", father_name_ar="عبد الله",
+                   mother_name_lat="Khadija")  # fmt: skip
+    data["m-b2-mother_name_ar"] = "Rkia"  # Latin letters in the Arabic field
+    r = client.post(reverse("household_register"), data)
+    assert r.status_code == 200
+    assert "arabe" in _errors_of(r.content.decode(), "id_m-b2-mother_name_ar")
+    data["m-b2-mother_name_ar"] = "رقية"
+    r = client.post(reverse("household_register"), data)
+    assert r.status_code == 302, r.content.decode()[:3000]
+    head = Person.objects.get(given_name_lat="Mohamed")
+    assert (head.father_name_lat, head.father_name_ar, head.mother_name_lat) == (
+        "Abdellah",
+        "عبد الله",
+        "Khadija",
+    )
+    assert Person.objects.get(given_name_lat="Fatima Zahra").mother_name_ar == "رقية"
+    page = client.get(r["Location"]).content.decode()
+    assert "Prénoms des parents" in page and "Abdellah" in page and "عبد الله" in page and "رقية" in page

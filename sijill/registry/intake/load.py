@@ -37,7 +37,7 @@ REGISTRY_TABLES = (
 
 PERSON_COLUMNS = [
     "id", "registry_id", "external_ref", "given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar",
-    "sex", "birth_date", "birth_date_precision", "birth_date_approx", "vital_status", "death_date",
+    "father_name_lat", "father_name_ar", "mother_name_lat", "mother_name_ar", "sex", "birth_date", "birth_date_precision", "birth_date_approx", "vital_status", "death_date",
     "disability_type", "disability_severity", "in_school", "school_sector", "school_level", "education_level",
     "literate", "father_deceased", "occupation", "health_coverage", "phone",
 ]  # fmt: skip

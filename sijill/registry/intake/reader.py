@@ -17,7 +17,7 @@ SUFFIXES = (".csv", ".xlsx", ".parquet")
 FREE_TEXT = frozenset(
     {
         "household_ref", "person_ref", "declarant_ref", "given_name_lat", "family_name_lat", "given_name_ar",
-        "family_name_ar", "birth_date", "death_date", "registered_on", "id_value", "id2_value", "phone", "address",
+        "family_name_ar", "father_name_lat", "father_name_ar", "mother_name_lat", "mother_name_ar", "birth_date", "death_date", "registered_on", "id_value", "id2_value", "phone", "address",
     }
 )  # fmt: skip
 

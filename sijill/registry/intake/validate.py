@@ -38,11 +38,14 @@ HOUSEHOLD_CORE = [
 ]
 PERSON_COLUMNS = [
     "person_ref", "household_ref", "relationship", "given_name_lat", "family_name_lat", "given_name_ar",
-    "family_name_ar", "sex", "birth_date", "birth_date_approx", "id_type", "id_value", "id2_type", "id2_value",
+    "family_name_ar", "father_name_lat", "father_name_ar", "mother_name_lat", "mother_name_ar", "sex", "birth_date", "birth_date_approx", "id_type", "id_value", "id2_type", "id2_value",
     "vital_status", "death_date", "disability_type", "disability_severity", "in_school", "school_sector",
     "school_level", "education_level", "literate", "father_deceased", "occupation", "health_coverage", "phone",
 ]  # fmt: skip
 ID_PAIRS = [("id_type", "id_value"), ("id2_type", "id2_value")]
+# Name columns by script: the person's names, then the parents' given names (optional).
+NAME_LAT = ("given_name_lat", "family_name_lat", "father_name_lat", "mother_name_lat")
+NAME_AR = ("given_name_ar", "family_name_ar", "father_name_ar", "mother_name_ar")
 
 TRUE = ["1", "true", "yes", "y", "oui", "o", "t", "vrai"]
 FALSE = ["0", "false", "no", "n", "non", "f", "faux"]
@@ -434,13 +437,13 @@ def validate_persons(
         "relationship",
         f"must be one of {', '.join(enums.RELATIONSHIP)}",
     )
-    for c in ("given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar"):
+    for c in (*NAME_LAT, *NAME_AR):
         e.add(pl.col(c).str.len_chars() > 100, c, "is longer than 100 characters")
-    for c in ("given_name_ar", "family_name_ar"):
+    for c in NAME_AR:
         e.add(
             pl.col(c).is_not_null() & ~pl.col(c).str.contains(ARABIC), c, "must be written in Arabic script"
         )
-    for c in ("given_name_lat", "family_name_lat"):
+    for c in NAME_LAT:
         e.add(pl.col(c).str.contains(ARABIC), c, "must be written in Latin script")
     has_lat = pl.col("given_name_lat").is_not_null() & pl.col("family_name_lat").is_not_null()
     has_ar = pl.col("given_name_ar").is_not_null() & pl.col("family_name_ar").is_not_null()
@@ -539,10 +542,7 @@ def validate_persons(
         "person_ref",
         "household_ref",
         "relationship",
-        *[
-            pl.col(c).fill_null("")
-            for c in ("given_name_lat", "family_name_lat", "given_name_ar", "family_name_ar")
-        ],
+        *[pl.col(c).fill_null("") for c in (*NAME_LAT, *NAME_AR)],
         "sex",
         pl.col("_birth").alias("birth_date"),
         pl.col("_precision").alias("birth_date_precision"),
