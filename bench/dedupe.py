@@ -86,7 +86,8 @@ def bench_quality(ceilings: list[dict[str, object]]) -> list[dict[str, object]]:
                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
         )  # fmt: skip
         ceilings.append({"data": f"synthetic {country.upper()}, {n:,} households, seed {seed}", **bound})
-        for label, th in ((f"review (p ≥ {0.9})", None), (f"auto-link (p ≥ {0.99})", 0.99)):
+        review, auto = s["review_threshold"], s["auto_link_threshold"]
+        for label, th in ((f"review (p ≥ {review})", None), (f"auto-link (p ≥ {auto})", auto)):
             q = _quality(out, data / "duplicates_truth.csv", th)
             rows.append({"data": f"synthetic {country.upper()}, {n:,} households, seed {seed}",
                          "persons": s["persons"], "threshold": label, **q, "seconds": secs})  # fmt: skip
@@ -178,7 +179,7 @@ def bench_speed(households: int, batch_households: int) -> list[dict[str, object
     pl.concat([pl.read_csv(p, schema_overrides={"ref_a": pl.String, "ref_b": pl.String})
                for p in (export_all, export_new)]).write_csv(merged)  # fmt: skip
     q = _quality(merged, data / "duplicates_truth.csv")
-    rows.append({"step": "quality of both runs' pairs (p ≥ 0.9)", "persons": s["persons"] + s2["persons"],
+    rows.append({"step": f"quality of both runs' pairs (p ≥ {s['review_threshold']})", "persons": s["persons"] + s2["persons"],
                  "seconds": None, "peak_mb": None, "pairs": int(q["pairs"]),
                  "detail": f"precision {q['precision']:.4f}, recall {q['recall']:.4f}, F1 {q['f1']:.4f}"})  # fmt: skip
     print(f"  quality {q}", flush=True)

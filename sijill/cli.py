@@ -523,7 +523,7 @@ def dedupe(
     ] = 0.99,
     review: Annotated[
         float, typer.Option(help="Pairs at or above this probability (and below auto-link) go to review")
-    ] = 0.90,
+    ] = 0.60,
     retrain: Annotated[
         bool,
         typer.Option("--retrain", help="Train a new linkage model (unsupervised) instead of the current one"),
@@ -578,6 +578,8 @@ def dedupe(
         "pairs": r.pairs,
         "auto_linked": r.auto_linked,
         "for_review": r.for_review,
+        "auto_link_threshold": r.auto_link_threshold,
+        "review_threshold": r.review_threshold,
         "clusters": int(result.pairs["cluster_id"].n_unique()) if result.pairs.height else 0,
         "seconds": round(time.perf_counter() - t0, 2),
         "timings": result.timings,

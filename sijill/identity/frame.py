@@ -134,7 +134,15 @@ def canonical(raw: pl.DataFrame, country: str) -> pl.DataFrame:
         ]
     )
     df = parent_keys(name_keys(df, country).with_columns(_date_parts(df)), country)
-    df = df.with_columns(co_members(df).alias("co_members"))
+    # The household again, under the name the co-members comparison reads (see
+    # sijill.identity.linkage.ArrayComparison.unless_same).
+    df = df.with_columns(
+        co_members(df).alias("co_members"),
+        pl.col("household_id").alias("co_household"),
+        # The given name's first letter, which twins in one household do not share
+        # (sijill.identity.linkage.LinkageSpec.group_initial).
+        pl.col("given_key").str.slice(0, 1).alias("given_initial"),
+    )
     df = df.with_columns(
         (_blank_to_null(c) if c in df.columns else pl.lit(None, pl.String).alias(c)) for c in ID_COLUMNS
     )
@@ -162,6 +170,8 @@ def canonical(raw: pl.DataFrame, country: str) -> pl.DataFrame:
         "phone",
         "household_id",
         "co_members",
+        "co_household",
+        "given_initial",
         "father_key",
         "mother_key",
         "parents_key",

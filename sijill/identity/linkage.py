@@ -55,7 +55,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,10 +139,18 @@ class ArrayComparison:
     """Overlap of two list columns (e.g. the given-name keys of the other household members).
 
     Levels: null / at least ``sizes[0]`` common elements / ... / else.
+
+    ``unless_same``: a pair sharing this column's value says nothing (null level). Two
+    members of one household share all their co-members by construction: twins, declared
+    as two persons, would otherwise look like one person entered twice. It must not be a
+    column the blocking rules read (the household rule reads ``household_id``): Splink
+    leaves untrained a comparison whose columns its training block reads, so the frame
+    carries the household a second time as ``co_household``.
     """
 
     column: str
     sizes: tuple[int, ...] = (2, 1)
+    unless_same: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,8 +236,24 @@ class LinkageSpec:
     # year): a household declares its members as distinct
     # people, and relatives often share a name (a son named after his grandfather).
     group_column: str | None = None
+    # ... and only when this column (the given name's first letter) is the same: twins share a
+    # date of birth, a family name, the parents and the commune, and are told apart only by
+    # their given names, which a household declares as two. A column of its own, not one a
+    # comparison reads: Splink does not train a comparison whose columns a training block
+    # reads, and every training block carries this rule.
+    group_initial: str | None = None
     # EM runs once per rule; together they must leave every comparison un-blocked once.
     training_rules: tuple[tuple[str, ...], ...] = ()
+    # Silver labels: pairs these SQL conditions (over ``l.`` and ``r.``) select are taken as
+    # one person, and the m probabilities of ``anchor_comparisons`` are counted on them
+    # instead of being trained by EM or fixed: how often one person's two records disagree
+    # on the date of birth or on the parents is then learnt from the registry itself. Used
+    # only when the rules find at least ``anchor_min_pairs`` pairs: on 50, the share of the
+    # commonest level is known to about ±0.06 (one standard error), and the m floor keeps
+    # the rare levels possible.
+    anchor_rules: tuple[str, ...] = ()
+    anchor_comparisons: tuple[str, ...] = ()
+    anchor_min_pairs: int = 50
     # High-precision rules used to estimate the prior probability of a match.
     deterministic_rules: tuple[tuple[str, ...], ...] = ()
     deterministic_recall: float = 0.7
@@ -255,6 +279,7 @@ class LinkageSpec:
             if n.latin_similar:
                 cols.append(n.latin_similar)
         cols += [a.column for a in self.arrays]
+        cols += [a.unless_same for a in self.arrays if a.unless_same]
         if self.identifiers is not None:
             cols += list(self.identifiers.columns)
         if self.parents is not None:
@@ -262,6 +287,8 @@ class LinkageSpec:
             cols += [p.father, p.mother, p.both, p.father_similar, p.mother_similar]
         if self.group_column:
             cols.append(self.group_column)
+        if self.group_initial:
+            cols.append(self.group_initial)
         if self.date is not None:
             cols += [self.date.year, self.date.month, self.date.day]
         return cols
@@ -303,6 +330,8 @@ class LinkageSpec:
         for key in ("blocking_rules", "training_rules", "deterministic_rules"):
             d[key] = tuple(tuple(r) for r in d.get(key, ()))
         d["retain_columns"] = tuple(d.get("retain_columns", ()))
+        d["anchor_rules"] = tuple(d.get("anchor_rules", ()))
+        d["anchor_comparisons"] = tuple(d.get("anchor_comparisons", ()))
         return cls(**d)
 
 
@@ -320,16 +349,20 @@ def default_spec() -> LinkageSpec:
       Jaro-Winkler on the spelled-out Latin name or on the Arabic).
     - Sex, commune (with term frequencies: a big city says less than a village), phone.
     - Co-members: how many given names the two persons' households share, so that a whole
-      household registered twice is recognised member by member.
+      household registered twice is recognised member by member (nothing said within one
+      household).
     - Identity numbers (``id_1``, ``id_2``: the country's ``dedupe.id_types``): the same
       number, one mistyped, or different numbers of one type (two persons).
     - The parents' given names: both the same (with term frequencies), both spelled alike,
       one alike and the other not named on both records, one alike and the other
       different, or different.
-    - Date of birth with fixed m probabilities (:data:`REGISTRY_DATE_M`), and a
-      term-frequency adjustment on the exact date (1 January is given for many approximate
-      dates).
-    - Members of one household pair up only when their dates of birth are equal.
+    - Date of birth, with a term-frequency adjustment on the exact date (1 January is
+      given for many approximate dates).
+    - The m probabilities of the date and the parents are counted on anchor pairs (first
+      identity numbers at most two characters apart, the same given name), not trained by
+      EM; with fewer than 50 anchors, the date keeps :data:`REGISTRY_DATE_M`.
+    - Members of one household pair up only when their dates of birth are equal and their
+      given names start alike (twins are two persons).
     - Training (:func:`sijill.identity.dedupe.train_model`) uses a random sample of at most
       300,000 persons: enough for EM, and the blocks stay small.
     - EM runs on two blocks that leave every comparison trained once: same date of birth
@@ -349,11 +382,12 @@ def default_spec() -> LinkageSpec:
             StringComparison("commune", "exact", term_frequency=True),
             StringComparison("phone", "exact"),
         ),
-        arrays=(ArrayComparison("co_members", (2, 1)),),
+        arrays=(ArrayComparison("co_members", (2, 1), unless_same="co_household"),),
         identifiers=IdentifierComparison(("id_1", "id_2")),
         parents=ParentsComparison(),
         date=DateSpec(fixed_m=REGISTRY_DATE_M, key="birth_date_key"),
         group_column="household_id",
+        group_initial="given_initial",
         # Each rule misses some duplicates; together they keep recall (measured in
         # docs/benchmarks.md) while comparing about 4 pairs per person at 1M persons.
         blocking_rules=(
@@ -378,6 +412,12 @@ def default_spec() -> LinkageSpec:
             ("phone", "given_key"),
         ),
         deterministic_recall=0.7,
+        anchor_rules=tuple(
+            f"l.id_1_{half} = r.id_1_{half} AND levenshtein(l.id_1, r.id_1) <= 2"
+            " AND l.given_key = r.given_key AND l.family_key = r.family_key"
+            for half in ("odd", "even")
+        ),
+        anchor_comparisons=("birth_date", "parents"),
         m_floor=0.005,
     )
 
@@ -453,6 +493,24 @@ def _name_comparison(n: NameComparison) -> Any:
     return cl.CustomComparison(
         output_column_name=n.output_column_name,
         comparison_description=f"{n.output_column_name}: {lat} (Latin) and {ar} (Arabic) together",
+        comparison_levels=levels,
+    )
+
+
+def _array_comparison(a: ArrayComparison) -> Any:
+    if not a.unless_same:
+        return cl.ArrayIntersectAtSizes(a.column, list(a.sizes))
+    g = a.unless_same
+    levels: list[Any] = [
+        cll.Or(
+            cll.NullLevel(a.column), cll.CustomLevel(f"{g}_l = {g}_r", f"the same {g}", "duckdb")
+        ).configure(is_null_level=True, label_for_charts=f"null, or the same {g}"),
+        *[cll.ArrayIntersectLevel(a.column, n) for n in a.sizes],
+        cll.ElseLevel(),
+    ]
+    return cl.CustomComparison(
+        output_column_name=a.column,
+        comparison_description=f"{a.column}: common elements (nothing said within one {g})",
         comparison_levels=levels,
     )
 
@@ -558,14 +616,19 @@ def _blocking_rule(spec: LinkageSpec, columns: tuple[str, ...]) -> Any:
         y, m, d = spec.date.year, spec.date.month, spec.date.day
         same_date = f"(l.{y} = r.{y} AND l.{m} = r.{m} AND l.{d} = r.{d})"
         same_year_only = f"(l.{y} = r.{y} AND l.{m} IS NULL AND r.{m} IS NULL)"
-        other_group = f"({other_group} OR {same_date} OR {same_year_only})"
+        within = f"({same_date} OR {same_year_only})"
+        if spec.group_initial:
+            # Twins: the same date, but a household declares them under two names.
+            k = spec.group_initial
+            within = f"({within} AND l.{k} = r.{k})"
+        other_group = f"({other_group} OR {within})"
     return brl.And(rule, brl.CustomRule(other_group, "duckdb"))
 
 
 def _settings(spec: LinkageSpec, link_type: LinkType) -> SettingsCreator:
     comparisons: list[Any] = [_name_comparison(n) for n in spec.names]
     comparisons += [_string_comparison(s) for s in spec.strings]
-    comparisons += [cl.ArrayIntersectAtSizes(a.column, list(a.sizes)) for a in spec.arrays]
+    comparisons += [_array_comparison(a) for a in spec.arrays]
     if spec.identifiers is not None:
         comparisons.append(_identifier_comparison(spec.identifiers))
     if spec.parents is not None:
@@ -647,6 +710,8 @@ class LinkageModel:
     backend: Backend = "duckdb"
     version: int = MODEL_FORMAT_VERSION
     splink_version: str = field(default=splink.__version__)
+    # How many anchor pairs the m of the anchor comparisons were counted on (0: not used).
+    anchor_pairs: int = 0
 
     def settings_for(self, link_type: LinkType) -> dict[str, Any]:
         s = json.loads(json.dumps(self.settings))
@@ -728,9 +793,57 @@ def train(
             _blocking_rule(spec, rule), estimate_without_term_frequencies=True
         )
     settings = linker.misc.save_model_to_json()
+    anchors = 0
+    if spec.anchor_rules and spec.anchor_comparisons:
+        anchors = _m_from_anchors(settings, spec, sdfs, db_api, link_type)
     if spec.m_floor > 0:
         _apply_m_floor(settings, spec.m_floor)
-    return LinkageModel(settings=settings, spec=spec, backend=backend)
+    return LinkageModel(settings=settings, spec=spec, backend=backend, anchor_pairs=anchors)
+
+
+def _anchor_rule(spec: LinkageSpec, sql: str) -> Any:
+    rule: Any = brl.CustomRule(sql, "duckdb")
+    if spec.group_column:
+        g = spec.group_column
+        rule = brl.And(rule, brl.CustomRule(f"(l.{g} IS NULL OR r.{g} IS NULL OR l.{g} <> r.{g})", "duckdb"))
+    return rule
+
+
+def _m_from_anchors(
+    settings: dict[str, Any], spec: LinkageSpec, sdfs: list[Any], db_api: Any, link_type: LinkType
+) -> int:
+    """Count the m probabilities of ``spec.anchor_comparisons`` on the anchor pairs and write
+    them into ``settings`` (fixed), in place. Returns the number of anchor pairs (0 when too
+    few to use: the trained or fixed values stay)."""
+    free = replace(spec, date=replace(spec.date, fixed_m=None)) if spec.date is not None else spec
+    creator = _settings(free, link_type)
+    creator.blocking_rules_to_generate_predictions = [_anchor_rule(spec, r) for r in spec.anchor_rules]
+    anchor_linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], creator, log_level=None)
+    pairs = anchor_linker.inference.deterministic_link()
+    count = int(pairs.as_pyarrow_table().num_rows)
+    if count < spec.anchor_min_pairs:
+        return 0
+    anchor_linker.training.estimate_m_from_pairwise_labels(pairs)
+    counted = {c["output_column_name"]: c for c in anchor_linker.misc.save_model_to_json()["comparisons"]}
+    for comparison in settings["comparisons"]:
+        name = comparison["output_column_name"]
+        if name not in spec.anchor_comparisons or name not in counted:
+            continue
+        seen = [
+            lvl.get("m_probability") or 0.0
+            for lvl in counted[name]["comparison_levels"]
+            if not lvl.get("is_null_level")
+        ]
+        if sum(seen) <= 0:  # null on every anchor pair (no parents named): nothing counted
+            continue
+        for level, source in zip(
+            comparison["comparison_levels"], counted[name]["comparison_levels"], strict=True
+        ):
+            if level.get("is_null_level"):
+                continue
+            level["m_probability"] = source.get("m_probability", 0.0) or 0.0
+            level["fix_m_probability"] = True
+    return count
 
 
 def _apply_m_floor(settings: dict[str, Any], floor: float) -> None:
@@ -745,10 +858,23 @@ def _apply_m_floor(settings: dict[str, Any], floor: float) -> None:
         short = [lvl for lvl in levels if lvl["m_probability"] < floor]
         if not short:
             continue
-        top = max(levels, key=lambda lvl: lvl["m_probability"])
+        # The short levels are raised to the floor, and what that adds is taken from the most
+        # likely level; when that level cannot give it all (m counted on a few anchor pairs),
+        # from every level above the floor in proportion to what it holds above it. The m
+        # still sum to one.
+        deficit = sum(floor - lvl["m_probability"] for lvl in short)
         for lvl in short:
-            top["m_probability"] -= floor - lvl["m_probability"]
             lvl["m_probability"] = floor
+        top = max(levels, key=lambda lvl: lvl["m_probability"])
+        if top["m_probability"] - deficit >= floor:
+            top["m_probability"] -= deficit
+            continue
+        rest = [lvl for lvl in levels if lvl["m_probability"] > floor]
+        room = sum(lvl["m_probability"] - floor for lvl in rest)
+        if room <= 0:
+            continue
+        for lvl in rest:
+            lvl["m_probability"] -= deficit * (lvl["m_probability"] - floor) / room
 
 
 def save_model(model: LinkageModel, path: str | Path) -> None:
@@ -757,6 +883,7 @@ def save_model(model: LinkageModel, path: str | Path) -> None:
         "version": model.version,
         "splink_version": model.splink_version,
         "backend": model.backend,
+        "anchor_pairs": model.anchor_pairs,
         "spec": model.spec.to_dict(),
         "settings": model.settings,
     }
@@ -781,6 +908,7 @@ def load_model(path: str | Path, backend: Backend | None = None) -> LinkageModel
         backend=backend or saved_backend,
         version=version,
         splink_version=doc.get("splink_version", ""),
+        anchor_pairs=int(doc.get("anchor_pairs", 0)),
     )
 
 

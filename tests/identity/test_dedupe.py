@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from sijill.identity.dedupe import REVIEW_THRESHOLD
 from sijill.identity.quality import pairwise_quality
 from tests.registry.test_cli_import import sijill
 
@@ -68,7 +69,7 @@ def test_dedupe_finds_the_generators_duplicates_queues_them_and_exports_them(
     assert list(rows[0]) == ["ref_a", "ref_b", "probability"]
     assert all(r["ref_a"].startswith("P") and r["ref_b"].startswith("P") for r in rows)
     probs = [float(r["probability"]) for r in rows]
-    assert probs == sorted(probs, reverse=True) and min(probs) >= 0.9
+    assert probs == sorted(probs, reverse=True) and min(probs) >= REVIEW_THRESHOLD
     q = pairwise_quality(pl.read_csv(export), truth)
     assert q["precision"] >= 0.98 and q["recall"] >= 0.95, q
 

@@ -16,6 +16,7 @@ Spark job), not by the data: a FEBRL3 subset of a few hundred records is enough.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -186,3 +187,32 @@ def test_registry_model_from_duckdb_scores_on_spark(
     spark_pairs = linkage.predict(df, on_spark, threshold=0.5, connection=spark)
     assert duck_pairs.height > 0
     _assert_same_scores(duck_pairs, spark_pairs)
+
+
+def test_anchor_pairs_are_counted_alike_on_spark(spark: Any, febrl_subset: pl.DataFrame) -> None:
+    """The m of the date and the parents, counted on pairs sharing an identity number up to two
+    characters (``linkage._m_from_anchors``), are the same on Spark as on DuckDB: the anchor
+    rules' SQL (Levenshtein) is translated for Spark."""
+    df = canonical_frame(febrl_subset)
+    spec = dataclasses.replace(linkage.default_spec(), anchor_min_pairs=1)
+    model = linkage.train(df, spec)
+    assert model.anchor_pairs > 0
+    counted: dict[str, Any] = json.loads(json.dumps(model.settings))
+    for comparison in counted["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["m_probability"] = 0.5  # to be counted again, on Spark
+    db_api = linkage._db_api("spark", spark)
+    sdf = db_api.register(linkage._to_backend_table(linkage._select(df, spec), "spark", spark))
+    on_spark = linkage._m_from_anchors(counted, spec, [sdf], db_api, "dedupe_only")
+    assert on_spark == model.anchor_pairs
+    linkage._apply_m_floor(counted, spec.m_floor)  # as train() does after counting
+
+    def m(settings: dict[str, Any], name: str) -> list[float]:
+        comparison = next(c for c in settings["comparisons"] if c["output_column_name"] == name)
+        return [
+            lvl["m_probability"] for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")
+        ]
+
+    assert m(counted, "birth_date") == pytest.approx(m(model.settings, "birth_date"), abs=1e-9)
+    # FEBRL names no parents: nothing to count, the values are left as they were
+    assert m(counted, "parents") == [0.5] * len(m(counted, "parents"))
