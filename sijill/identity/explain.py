@@ -71,6 +71,7 @@ LEVELS: Mapping[str, tuple[Promise, Mapping[int, Promise]]] = {
             2: _("two or more given names shared by the two households"),
             1: _("one given name shared by the two households"),
             0: _("no given name shared"),
+            -1: _("not compared: one of them lives alone, or both live in the same household"),
         },
     ),
 }
@@ -114,7 +115,7 @@ def levels_in_words(details: Mapping[str, Any] | None) -> list[LevelInWords]:
         level = _level(levels[name])
         label, texts = LEVELS.get(name, (name, {}))
         if level is None or level < 0:
-            text, evidence = str(_MISSING), NEUTRAL
+            text, evidence = str(texts.get(-1, _MISSING)), NEUTRAL
         else:
             text = str(texts.get(level, _("level %(level)s") % {"level": level}))
             evidence = AGAINST if level == 0 else FOR

@@ -175,6 +175,9 @@ def test_twins_are_not_paired_but_one_person_entered_twice_in_a_household_is(
     again = found[frozenset((person["unique_id"], "again"))]
     assert again["match_probability"] >= REVIEW_THRESHOLD
     assert again["gamma_co_members"] == -1  # nothing said within one household
+    with translation.override("en"):
+        (words,) = explain.levels_in_words({"levels": {"co_members": again["gamma_co_members"]}})
+    assert words.evidence == explain.NEUTRAL and "same household" in words.text
 
 
 def test_how_one_person_s_records_disagree_is_counted_on_pairs_sharing_an_identity_number(
