@@ -523,7 +523,7 @@ def dedupe(
     ] = 0.99,
     review: Annotated[
         float, typer.Option(help="Pairs at or above this probability (and below auto-link) go to review")
-    ] = 0.60,
+    ] = 0.70,
     retrain: Annotated[
         bool,
         typer.Option("--retrain", help="Train a new linkage model (unsupervised) instead of the current one"),

@@ -40,9 +40,9 @@ from sijill.identity.models import DedupeRun, MatchCandidate
 AUTO_LINK_THRESHOLD = 0.99
 # The grey zone starts where the model is unsure, not where it is nearly sure: the model's
 # probabilities are calibrated (on the synthetic Malian registries, about 70% of the pairs
-# scored between 0.6 and 0.9 are one person), so a pair below 0.9 is more often a duplicate
+# scored between 0.7 and 0.9 are one person), so a pair below 0.9 is more often a duplicate
 # than not, and a reviewer should see it. Measured in docs/benchmarks.md.
-REVIEW_THRESHOLD = 0.60
+REVIEW_THRESHOLD = 0.70
 
 Progress = Callable[[str], None]
 

@@ -140,8 +140,10 @@ def canonical(raw: pl.DataFrame, country: str) -> pl.DataFrame:
         co_members(df).alias("co_members"),
         pl.col("household_id").alias("co_household"),
         # The given name's first letter, which twins in one household do not share
-        # (sijill.identity.linkage.LinkageSpec.group_initial).
+        # (sijill.identity.linkage.LinkageSpec.group_initial), and both names' first
+        # letters for the blocking rules that find a name spelled apart and a date apart.
         pl.col("given_key").str.slice(0, 1).alias("given_initial"),
+        pl.col("family_key").str.slice(0, 1).alias("family_initial"),
     )
     df = df.with_columns(
         (_blank_to_null(c) if c in df.columns else pl.lit(None, pl.String).alias(c)) for c in ID_COLUMNS
@@ -172,6 +174,7 @@ def canonical(raw: pl.DataFrame, country: str) -> pl.DataFrame:
         "co_members",
         "co_household",
         "given_initial",
+        "family_initial",
         "father_key",
         "mother_key",
         "parents_key",

@@ -172,6 +172,7 @@ def canonical_frame(febrl: pl.DataFrame) -> pl.DataFrame:
         pl.lit(None, pl.List(pl.Utf8)).alias("co_members"),
         pl.col("unique_id").alias("co_household"),
         pl.col("given_key").str.slice(0, 1).alias("given_initial"),
+        pl.col("family_key").str.slice(0, 1).alias("family_initial"),
         pl.lit(None, pl.Utf8).alias("father_key"),  # FEBRL names no parents
         pl.lit(None, pl.Utf8).alias("mother_key"),
         pl.lit(None, pl.Utf8).alias("parents_key"),
