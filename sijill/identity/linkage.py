@@ -359,8 +359,8 @@ def default_spec() -> LinkageSpec:
     - Date of birth, with a term-frequency adjustment on the exact date (1 January is
       given for many approximate dates).
     - The m probabilities of the date and the parents are counted on anchor pairs (first
-      identity numbers at most two characters apart, the same given name), not trained by
-      EM; with fewer than 50 anchors, the date keeps :data:`REGISTRY_DATE_M`.
+      identity numbers at most two characters apart, the same given and family names), not
+      trained by EM; with fewer than 50 anchors, the date keeps :data:`REGISTRY_DATE_M`.
     - Members of one household pair up only when their dates of birth are equal and their
       given names start alike (twins are two persons).
     - Training (:func:`sijill.identity.dedupe.train_model`) uses a random sample of at most
@@ -610,12 +610,17 @@ def _date_comparison(d: DateSpec) -> Any:
     )
 
 
+def _other_group(g: str) -> str:
+    """SQL: the two records are not known to belong to one group (household)."""
+    return f"(l.{g} IS NULL OR r.{g} IS NULL OR l.{g} <> r.{g})"
+
+
 def _blocking_rule(spec: LinkageSpec, columns: tuple[str, ...]) -> Any:
     rule = block_on(*columns)
     g = spec.group_column
     if not g:
         return rule
-    other_group = f"(l.{g} IS NULL OR r.{g} IS NULL OR l.{g} <> r.{g})"
+    other_group = _other_group(g)
     if spec.date is not None:
         y, m, d = spec.date.year, spec.date.month, spec.date.day
         same_date = f"(l.{y} = r.{y} AND l.{m} = r.{m} AND l.{d} = r.{d})"
@@ -808,8 +813,7 @@ def train(
 def _anchor_rule(spec: LinkageSpec, sql: str) -> Any:
     rule: Any = brl.CustomRule(sql, "duckdb")
     if spec.group_column:
-        g = spec.group_column
-        rule = brl.And(rule, brl.CustomRule(f"(l.{g} IS NULL OR r.{g} IS NULL OR l.{g} <> r.{g})", "duckdb"))
+        rule = brl.And(rule, brl.CustomRule(_other_group(spec.group_column), "duckdb"))
     return rule
 
 
@@ -882,7 +886,7 @@ def _apply_m_floor(settings: dict[str, Any], floor: float) -> None:
 
 
 def save_model(model: LinkageModel, path: str | Path) -> None:
-    """Write ``{"version", "splink_version", "backend", "spec", "settings"}`` as JSON."""
+    """Write ``{"version", "splink_version", "backend", "anchor_pairs", "spec", "settings"}`` as JSON."""
     doc = {
         "version": model.version,
         "splink_version": model.splink_version,
